@@ -1,0 +1,2 @@
+# Shared fixtures for every test directory (apps' own tests and tests/).
+pytest_plugins = ["tests.fixtures"]

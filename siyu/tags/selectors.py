@@ -1,0 +1,44 @@
+"""Reads of tag groups and tags (corp-wide; every role with tags.view sees all)."""
+
+from django.db.models import Count, Prefetch
+
+from siyu.accounts.scoping import restrict
+from siyu.core.errors import NotFound
+from siyu.tags.models import Tag, TagGroup
+
+
+def tag_groups_for(actor):
+    tags = Tag.objects.for_corp(actor.corp_id).order_by("order", "id")
+    return restrict(TagGroup.objects, actor, "tags.view").prefetch_related(
+        Prefetch("tags", queryset=tags)
+    )
+
+
+def tags_for(actor):
+    return restrict(Tag.objects, actor, "tags.view").select_related("group")
+
+
+def tags_with_usage_for(actor):
+    return tags_for(actor).annotate(customer_count=Count("customer_links"))
+
+
+def tag_get_for(actor, tag_id, permission="tags.view") -> Tag:
+    tag = restrict(Tag.objects, actor, permission).select_related("group").filter(
+        pk=_int_or_none(tag_id)).first()
+    if tag is None:
+        raise NotFound(f"No tag with id {tag_id} in your enterprise.")
+    return tag
+
+
+def tag_group_get_for(actor, group_id, permission="tags.view") -> TagGroup:
+    group = restrict(TagGroup.objects, actor, permission).filter(pk=_int_or_none(group_id)).first()
+    if group is None:
+        raise NotFound(f"No tag group with id {group_id} in your enterprise.")
+    return group
+
+
+def _int_or_none(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
