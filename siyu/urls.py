@@ -1,5 +1,13 @@
 from django.urls import include, path
 
+from siyu.api import api
+
 urlpatterns = [
+    path("api/", api.urls),
+    path("customers/", include("siyu.customers.urls")),
+    path("tags/", include("siyu.tags.urls")),
+    path("org/", include("siyu.accounts.urls")),
+    path("system/", include("siyu.core.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
     path("", include("siyu.console.urls")),
 ]
