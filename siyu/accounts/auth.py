@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from siyu.accounts.models import ApiToken, LoginAttempt, User
 
-TOKEN_PREFIX = "siyu_"
+TOKEN_PREFIX = "siyu_"  # noqa: S105 - a public marker, not a secret
 
 
 class CorpUserBackend(ModelBackend):

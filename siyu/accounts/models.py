@@ -170,3 +170,6 @@ class LoginAttempt(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.username} {'ok' if self.succeeded else 'failed'} {self.created_at}"

@@ -31,7 +31,8 @@ class AuditLog(TenantModel):
         verbose_name = _("audit log entry")
 
     def __str__(self):
-        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.object_repr}"
+        when = f"{self.created_at:%Y-%m-%d %H:%M}"
+        return f"{when} {self.actor_label} {self.action} {self.object_repr}"
 
 
 class WorkerHeartbeat(models.Model):

@@ -17,7 +17,9 @@ class Customer(TenantModel):
         MALE = 1, _("Male")
         FEMALE = 2, _("Female")
 
-    external_userid = models.CharField(_("external userid"), max_length=64, null=True, blank=True)
+    # NULL (not "") for customers without WeCom identity, so the partial unique index ignores them.
+    external_userid = models.CharField(  # noqa: DJ001
+        _("external userid"), max_length=64, null=True, blank=True)
     unionid = models.CharField(_("unionid"), max_length=64, blank=True, default="", db_index=True)
     name = models.CharField(_("name"), max_length=64)
     avatar = models.URLField(_("avatar"), max_length=500, blank=True, default="")

@@ -18,7 +18,8 @@ def _clean_name(value, field="name") -> str:
     if len(name) > NAME_MAX:
         raise ValidationFailed(
             _("The name is too long."),
-            field_errors={field: [_("At most %(n)d characters (WeCom's limit).") % {"n": NAME_MAX}]},
+            field_errors={
+                field: [_("At most %(n)d characters (WeCom's limit).") % {"n": NAME_MAX}]},
         )
     return name
 
