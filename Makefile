@@ -27,5 +27,5 @@ lint:
 messages:
 	@bash scripts/system-deps.sh gettext
 	@bash scripts/venv.sh app
-	$(VENV)/bin/siyu makemessages -l zh_Hans -l en --ignore .venv --ignore var
+	$(VENV)/bin/siyu makemessages -l zh_Hans -l en --ignore .venv --ignore var --ignore tests --ignore bench
 	$(VENV)/bin/siyu compilemessages --ignore .venv --ignore var
