@@ -65,7 +65,8 @@ run_pytest() {
     shift
     local junit="$work_dir/$label.xml"
     local var_dir="$work_dir/var-$label"
-    mkdir -p "$var_dir"
+    # STATIC_ROOT lives under the var dir; whitenoise warns on every request when it is missing.
+    mkdir -p "$var_dir/static"
     say "pytest on $label"
     local started status
     started=$(date +%s%N)
