@@ -107,6 +107,20 @@ def customer_tag(*, corp, actor, customer: Customer, tags) -> list:
     return added
 
 
+def customer_note_add(*, corp, actor, customer: Customer, text: str) -> TimelineEvent:
+    """A follow-up note written by an employee; it lives in the customer's timeline."""
+    _check(actor, "customers.edit")
+    text = (text or "").strip()
+    if not text or len(text) > 255:
+        raise ValidationFailed(_("A note is 1–255 characters."),
+                               field_errors={"text": [_("Write 1–255 characters.")]})
+    with transaction.atomic():
+        audit_record(corp=corp, actor=actor, action="customer.note", obj=customer,
+                     changes={"note": [None, text]})
+        return timeline_add(corp=corp, customer=customer, kind=TimelineEvent.Kind.NOTE,
+                            actor=actor, summary=text)
+
+
 def customer_untag(*, corp, actor, customer: Customer, tags) -> list:
     _check(actor, "customers.tag")
     tags = list(tags)
