@@ -68,7 +68,7 @@ def build_world(prefix: str) -> World:
         FollowFactory(corp=corp, customer=customer, employee=emp, remark=f"备注{prefix}{key}",
                       state=f"channel_{key[0].lower()}")
         world.customers[key] = customer
-    world.tags["vip"] = TagFactory(corp=corp, name="VIP", group__name="客户等级")
+    world.tags["vip"] = TagFactory(corp=corp, name="VIP", group__corp=corp, group__name="客户等级")
     return world
 
 

@@ -27,7 +27,9 @@ def employees_for(actor, *, q: str = "", department_id=None, status: str = "") -
     if status:
         qs = qs.filter(status=status)
     return qs.select_related("main_department").annotate(
-        customer_count=Count("follows", filter=Q(follows__deleted_at__isnull=True)))
+        # distinct: the department filter joins one row per matching department.
+        customer_count=Count("follows", filter=Q(follows__deleted_at__isnull=True),
+                             distinct=True))
 
 
 def employee_get_for(actor, employee_id) -> Employee:
