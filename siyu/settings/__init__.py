@@ -22,7 +22,7 @@ def env_bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-DEMO_SECRET_KEY = "siyu-demo-secret-key-not-for-production-use-0000000000"
+DEMO_SECRET_KEY = "siyu-demo-secret-key-not-for-production-use-0000000000"  # noqa: S105
 # Fernet key (urlsafe base64 of 32 bytes); used only for the embedded demo.
 DEMO_ENCRYPTION_KEY = "c2l5dS1kZW1vLWVuY3J5cHRpb24ta2V5LWRvLW5vdC11c2U="
 
@@ -43,10 +43,9 @@ if not DEBUG:
             'print(Fernet.generate_key().decode())"'
         )
 
+_default_hosts = "*" if DEBUG else "localhost,127.0.0.1"
 ALLOWED_HOSTS = [
-    h.strip()
-    for h in os.environ.get("SIYU_ALLOWED_HOSTS", "*" if DEBUG else "localhost,127.0.0.1").split(",")
-    if h.strip()
+    h.strip() for h in os.environ.get("SIYU_ALLOWED_HOSTS", _default_hosts).split(",") if h.strip()
 ]
 CSRF_TRUSTED_ORIGINS = [
     o.strip() for o in os.environ.get("SIYU_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()

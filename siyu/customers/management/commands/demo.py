@@ -39,7 +39,7 @@ class Command(BaseCommand):
         ]
         self._print_banner(host, port)
 
-        def stop(signum, frame):
+        def stop(signum, frame, exit_code=0):
             for child in children:
                 if child.poll() is None:
                     child.terminate()
@@ -49,7 +49,7 @@ class Command(BaseCommand):
                     child.wait(timeout=max(0.1, deadline - time.monotonic()))
                 except subprocess.TimeoutExpired:
                     child.kill()
-            sys.exit(0)
+            sys.exit(exit_code)
 
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
@@ -58,7 +58,7 @@ class Command(BaseCommand):
                 if child.poll() is not None:
                     self.stderr.write(f"A demo process exited with code {child.returncode}; "
                                       "stopping the demo.")
-                    stop(None, None)
+                    stop(None, None, exit_code=1)
             time.sleep(1)
 
     def _print_banner(self, host, port):
