@@ -41,6 +41,7 @@ class WorkerHeartbeat(models.Model):
     worker_id = models.CharField(max_length=64, unique=True)
     hostname = models.CharField(max_length=255)
     pid = models.IntegerField()
+    queues = models.CharField(max_length=200, blank=True, default="")
     started_at = models.DateTimeField(auto_now_add=True)
     last_seen = models.DateTimeField(db_index=True)
 
