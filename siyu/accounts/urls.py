@@ -1,4 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from siyu.accounts import views
 
 app_name = "accounts"
-urlpatterns: list = []
+urlpatterns = [
+    path("employees/", views.employees_view, name="employees"),
+    path("departments/", views.departments_view, name="departments"),
+]

@@ -2,14 +2,17 @@
 
 ``console_view(permission)`` sends anonymous users to the login page, checks the named
 permission, and turns domain errors into the right page (404 outside scope, 403 without
-permission). ``render_page`` serves the full page or, for htmx requests, just the partial.
+permission). ``render_page`` serves the full page or, for htmx requests, just the partial;
+``paginate`` pages a list for the ``console/_pagination.html`` partial.
 """
 
 from functools import wraps
 
 from django.contrib.auth.views import redirect_to_login
+from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
 
 from siyu.accounts.scoping import require
 from siyu.core.errors import NotFound, PermissionDenied
@@ -39,7 +42,29 @@ def console_view(permission: str | None = None):
 
 def render_page(request, template: str, context: dict, *, partial: str | None = None,
                 status: int = 200):
-    """Full page normally; ``partial`` only for htmx requests that target it."""
-    if partial and getattr(request, "htmx", False) and not request.htmx.boosted:
-        return render(request, partial, context, status=status)
-    return render(request, template, context, status=status)
+    """Full page normally; ``partial`` only for htmx requests that target it.
+
+    History restores (the user pressed Back and htmx had no snapshot) need the full page, and
+    ``Vary: HX-Request`` keeps browsers from serving a cached partial as a page.
+    """
+    htmx = getattr(request, "htmx", None)
+    wants_partial = bool(partial and htmx and not htmx.boosted
+                         and not htmx.history_restore_request)
+    response = render(request, partial if wants_partial else template, context, status=status)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+PER_PAGE = 20
+
+
+def paginate(request, queryset, per_page: int = PER_PAGE):
+    """The requested page of a list; bad or out-of-range page numbers give a valid page.
+
+    Use with the ``console/_pagination.html`` partial."""
+    paginator = Paginator(queryset, per_page)
+    page = paginator.get_page(request.GET.get("page"))
+    # Templates cannot call get_elided_page_range(number), so the range rides on the page.
+    page.elided_range = list(paginator.get_elided_page_range(page.number, on_each_side=2,
+                                                             on_ends=1))
+    return page

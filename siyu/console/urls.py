@@ -1,4 +1,12 @@
 from django.urls import path
 
+from siyu.console import views
+
 app_name = "console"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.home_view, name="home"),
+    path("login/", views.login_view, name="login"),
+    path("logout/", views.logout_view, name="logout"),
+    path("area/<slug:slug>/", views.area_view, name="area"),
+    path("audit/", views.audit_view, name="audit"),
+]

@@ -3,7 +3,9 @@
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models.functions import TruncDate
+from django.utils import timezone
 
 from siyu.accounts.scoping import restrict, visible_employee_ids
 from siyu.core.errors import NotFound
@@ -104,3 +106,46 @@ def duplicate_candidates(actor, customer) -> QuerySet:
     if not match:
         return Customer.objects.none()
     return customers_for(actor).filter(match).exclude(pk=customer.pk)[:20]
+
+
+def _follows_in_scope(actor) -> QuerySet:
+    return restrict(FollowRelation.objects, actor, "customers.view").filter(
+        customer__merged_into__isnull=True)
+
+
+def _local_day_start(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+def customer_counts(actor, days: int = 7) -> dict:
+    """Totals for the dashboard: customers in scope, and customers added / lost / net over the
+    last ``days`` local days (E1). Adds and losses count follow relations, so a customer who
+    adds two employees is one add."""
+    since = _local_day_start(timezone.localdate() - datetime.timedelta(days=days - 1))
+    follows = _follows_in_scope(actor)
+    added = follows.filter(added_at__gte=since).values("customer_id").distinct().count()
+    lost = follows.filter(deleted_at__gte=since).values("customer_id").distinct().count()
+    return {"total": customers_for(actor).count(), "added": added, "lost": lost,
+            "net": added - lost, "days": days}
+
+
+def customer_daily_adds(actor, days: int = 30) -> list[tuple[datetime.date, int]]:
+    """New customers per local day (the current time zone) for the last ``days`` days,
+    oldest first, days without adds included as 0."""
+    today = timezone.localdate()
+    first = today - datetime.timedelta(days=days - 1)
+    rows = (_follows_in_scope(actor).filter(added_at__gte=_local_day_start(first))
+            .annotate(day=TruncDate("added_at", tzinfo=timezone.get_current_timezone()))
+            .values("day").annotate(n=Count("customer_id", distinct=True)))
+    per_day = {row["day"]: row["n"] for row in rows}
+    return [(first + datetime.timedelta(days=i), per_day.get(first + datetime.timedelta(days=i), 0))
+            for i in range(days)]
+
+
+def customer_channel_breakdown(actor, limit: int = 8) -> tuple[list[tuple[str, int]], int]:
+    """Current customers per channel state (the live code that brought them): the ``limit``
+    largest as (state, count) with "" for no channel, and the sum of the rest."""
+    rows = list(_follows_in_scope(actor).filter(deleted_at__isnull=True).values("state")
+                .annotate(n=Count("customer_id", distinct=True)).order_by("-n", "state"))
+    top = [(row["state"], row["n"]) for row in rows[:limit]]
+    return top, sum(row["n"] for row in rows[limit:])

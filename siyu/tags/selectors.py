@@ -1,9 +1,10 @@
 """Reads of tag groups and tags (corp-wide; every role with tags.view sees all)."""
 
-from django.db.models import Count, Prefetch
+from django.db.models import Count, IntegerField, Prefetch, Q, Value
 
 from siyu.accounts.scoping import restrict
 from siyu.core.errors import NotFound
+from siyu.customers.selectors import customers_for
 from siyu.tags.models import Tag, TagGroup
 
 
@@ -20,6 +21,20 @@ def tags_for(actor):
 
 def tags_with_usage_for(actor):
     return tags_for(actor).annotate(customer_count=Count("customer_links"))
+
+
+def tag_groups_with_usage_for(actor):
+    """Tag groups with their tags, each tag annotated with ``customer_count``: how many
+    customers the actor may see carry it (a staff member never learns others' totals)."""
+    tags = Tag.objects.for_corp(actor.corp_id).order_by("order", "id")
+    if actor.has_siyu_perm("customers.view"):
+        visible = customers_for(actor).values("pk")
+        tags = tags.annotate(customer_count=Count(
+            "customer_links", filter=Q(customer_links__customer__in=visible)))
+    else:
+        tags = tags.annotate(customer_count=Value(0, output_field=IntegerField()))
+    return restrict(TagGroup.objects, actor, "tags.view").prefetch_related(
+        Prefetch("tags", queryset=tags))
 
 
 def tag_get_for(actor, tag_id, permission="tags.view") -> Tag:

@@ -1,0 +1,62 @@
+/* Siyu console behaviour: toasts for django messages and failed htmx requests. */
+(function () {
+  "use strict";
+
+  var TOAST_MS = { error: 9000, warning: 7000 };
+
+  function dismiss(toast) {
+    if (!toast || toast.classList.contains("is-leaving")) return;
+    toast.classList.add("is-leaving");
+    setTimeout(function () { toast.remove(); }, 260);
+  }
+
+  function arm(toast) {
+    if (toast.dataset.armed) return;
+    toast.dataset.armed = "1";
+    var level = (toast.className.match(/toast-(\w+)/) || [])[1];
+    setTimeout(function () { dismiss(toast); }, TOAST_MS[level] || 4500);
+  }
+
+  function armAll(root) {
+    root.querySelectorAll(".toast").forEach(arm);
+  }
+
+  function showToast(text, level) {
+    var stack = document.getElementById("toasts");
+    if (!stack) return;
+    var toast = document.createElement("div");
+    toast.className = "toast toast-" + (level || "info");
+    toast.setAttribute("role", "status");
+    var span = document.createElement("span");
+    span.className = "toast-text";
+    span.textContent = text;
+    var close = document.createElement("button");
+    close.type = "button";
+    close.className = "toast-close";
+    close.setAttribute("aria-label", "×");
+    close.textContent = "×";
+    toast.append(span, close);
+    stack.append(toast);
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var stack = document.getElementById("toasts");
+    if (!stack) return;
+    armAll(stack);
+    // Toasts also arrive from htmx out-of-band swaps; arm whatever is added.
+    new MutationObserver(function () { armAll(stack); }).observe(stack, { childList: true });
+    stack.addEventListener("click", function (event) {
+      if (event.target.closest(".toast-close")) dismiss(event.target.closest(".toast"));
+    });
+  });
+
+  document.addEventListener("htmx:responseError", function (event) {
+    var status = event.detail.xhr ? event.detail.xhr.status : "";
+    showToast(document.body.dataset.msgRequestFailed + (status ? " (" + status + ")" : ""), "error");
+  });
+  document.addEventListener("htmx:sendError", function () {
+    showToast(document.body.dataset.msgNetworkFailed, "error");
+  });
+
+  window.siyu = { showToast: showToast };
+})();
