@@ -65,7 +65,7 @@ class Command(BaseCommand):
         )
         # Set by the supervisor for its children; unique across all workers.
         parser.add_argument("--worker-id", type=worker_id, default=None,
-                            help="Worker id (default: host-pid-random).")
+                            help="Worker id (default: host name and a random suffix).")
 
     def handle(self, *args, processes, queue, interval, max_tasks, batch, grace,
                worker_id, verbosity, **options):
