@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.http import QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -87,9 +88,11 @@ def customer_list_view(request):
     # console/_pagination.html reads the elided range from the page.
     page.elided_range = list(paginator.get_elided_page_range(page.number, on_each_side=2,
                                                              on_ends=1))
-    export_params = request.GET.copy()
-    for name in PAGING_PARAMS:
-        export_params.pop(name, None)
+    # Empty filter fields (every form submit sends them) would be invalid values to the API.
+    export_params = QueryDict(mutable=True)
+    for name, values in request.GET.lists():
+        if name not in PAGING_PARAMS:
+            export_params.setlist(name, [v for v in values if v])
     context = {
         "form": form,
         "page_obj": page,

@@ -217,6 +217,21 @@ def test_export_link_carries_filters_and_needs_permission(login, world):
     assert b"/api/v1/customers/export" not in staff.content
 
 
+def test_export_link_downloads_what_the_list_shows(login, world, other_world):
+    client = login(world.manager)
+    # A whole filter-bar submit: empty fields included, as browsers and htmx send them.
+    response = client.get(LIST_URL, {"q": "", "owner": world.employees["a"].pk, "state": "",
+                                     "added_from": "", "added_to": "", "per_page": "50"})
+    export = client.get(response.context["export_url"])
+    assert export.status_code == 200, export.content[:300]
+    body = b"".join(export.streaming_content) if export.streaming else export.content
+    text = body.decode("utf-8-sig")
+    assert world.customers["A1"].name in text and world.customers["A2"].name in text
+    for key in ("B1", "M1"):
+        assert world.customers[key].name not in text
+    assert other_world.customers["A1"].name not in text
+
+
 # --- detail -------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("role", "key"), [("staff_b", "A1"), ("staff_a", "B1"),
@@ -517,3 +532,14 @@ def test_anonymous_users_are_sent_to_login(client, world):
     response = client.get(LIST_URL)
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("console:login"))
+
+
+def test_pages_render_in_the_default_chinese_locale(client, world):
+    client.force_login(world.admin)
+    customer = world.customers["A1"]
+    CustomerTagFactory(customer=customer, tag=world.tags["vip"])
+    for url in (LIST_URL, detail_url(customer), edit_url(customer),
+                reverse("customers:create")):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert b'lang="zh-hans"' in response.content
