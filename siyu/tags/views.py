@@ -34,6 +34,16 @@ class FormError:
     value: str = ""
 
 
+def _form_error(exc, form: str, *, value: str, group_id=None, tag_id=None) -> FormError:
+    fields = exc.field_errors
+    if isinstance(exc, Conflict):
+        # A conflict's message names the clash ("The group already has a tag “VIP”."), which
+        # the bare field hint ("Choose another name.") does not; show both beside the input.
+        fields = {name: [exc.message, *msgs] for name, msgs in fields.items()}
+    return FormError(form, group_id=group_id, tag_id=tag_id, message=exc.message,
+                     fields=fields, value=value)
+
+
 def _posted_name(request) -> str:
     form = TagNameForm(request.POST)
     form.is_valid()
@@ -70,7 +80,7 @@ def group_create_view(request):
     try:
         group = services.tag_group_create(corp=request.user.corp, actor=request.user, name=name)
     except SERVICE_ERRORS as exc:
-        error = FormError("new_group", message=exc.message, fields=exc.field_errors, value=name)
+        error = _form_error(exc, "new_group", value=name)
         if not request.htmx:
             return render(request, "tags/list.html", _board(request, error), status=422)
         return render(request, "tags/_new_group.html", {"err": error}, status=422)
@@ -90,9 +100,8 @@ def group_rename_view(request, pk):
         services.tag_group_update(corp=request.user.corp, actor=request.user, group=group,
                                   name=name)
     except SERVICE_ERRORS as exc:
-        return _group_response(request, group.pk, FormError(
-            "rename_group", group_id=group.pk, message=exc.message, fields=exc.field_errors,
-            value=name))
+        return _group_response(request, group.pk, _form_error(
+            exc, "rename_group", value=name, group_id=group.pk))
     messages.success(request, _("Tag group renamed to “%(name)s”.") % {"name": group.name})
     return _group_response(request, group.pk)
 
@@ -119,9 +128,8 @@ def tag_create_view(request, pk):
         tag = services.tag_create(corp=request.user.corp, actor=request.user, group=group,
                                   name=name)
     except SERVICE_ERRORS as exc:
-        return _group_response(request, group.pk, FormError(
-            "new_tag", group_id=group.pk, message=exc.message, fields=exc.field_errors,
-            value=name))
+        return _group_response(request, group.pk, _form_error(
+            exc, "new_tag", value=name, group_id=group.pk))
     messages.success(request, _("Tag “%(name)s” added.") % {"name": tag.name})
     return _group_response(request, group.pk)
 
@@ -134,9 +142,8 @@ def tag_rename_view(request, pk):
     try:
         services.tag_update(corp=request.user.corp, actor=request.user, tag=tag, name=name)
     except SERVICE_ERRORS as exc:
-        return _group_response(request, tag.group_id, FormError(
-            "rename_tag", group_id=tag.group_id, tag_id=tag.pk, message=exc.message,
-            fields=exc.field_errors, value=name))
+        return _group_response(request, tag.group_id, _form_error(
+            exc, "rename_tag", value=name, group_id=tag.group_id, tag_id=tag.pk))
     messages.success(request, _("Tag renamed to “%(name)s”.") % {"name": tag.name})
     return _group_response(request, tag.group_id)
 

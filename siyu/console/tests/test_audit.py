@@ -39,8 +39,8 @@ def test_admin_sees_who_when_what_and_old_to_new(client, world, logs):
     assert "Renamed a tag" in html and "tag.update" in html
     assert "x_admin" in html and "x_staff_a" in html
     assert '<span class="old">VIP</span>' in html and '<span class="new">VVIP</span>' in html
-    assert '<span class="old">—</span>' in html  # no old value
-    assert "a1@example.com" in html
+    # A value set for the first time shows as added, not as "nothing → value".
+    assert '<span class="new added">a1@example.com</span>' in html
 
 
 def test_never_shows_another_corps_rows(client, world, other_world, logs):

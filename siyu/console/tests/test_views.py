@@ -176,8 +176,11 @@ def test_area_page_of_a_built_area_redirects_to_it(login_as, world):
     assert response.status_code == 302 and response["Location"] == reverse("tags:list")
 
 
-def test_unknown_area_is_404(login_as, world):
-    assert login_as(world.admin).get("/area/no-such-thing/").status_code == 404
+def test_unknown_area_is_the_console_404_page(login_as, world):
+    response = login_as(world.admin).get("/area/no-such-thing/")
+    assert response.status_code == 404
+    html = response.content.decode()
+    assert "Page not found" in html and 'class="sidebar"' in html
 
 
 def test_area_page_respects_the_items_permission(login_as, world):

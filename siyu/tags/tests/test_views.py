@@ -111,7 +111,9 @@ def test_group_name_errors_show_next_to_the_input(client, tagged):
     html = response.content.decode()
     assert '<p class="field-error">Required.</p>' in html and 'aria-invalid="true"' in html
     response = client.post(reverse("tags:group_create"), {"name": "客户等级"}, **HTMX)
-    assert '<p class="field-error">Choose another name.</p>' in response.content.decode()
+    html = response.content.decode()
+    assert ('<p class="field-error">A tag group named “客户等级” exists. Choose another name.</p>'
+            in html)
     response = client.post(reverse("tags:group_create"), {"name": "长" * 31}, **HTMX)
     html = response.content.decode()
     assert "At most 30 characters" in html
@@ -154,7 +156,7 @@ def test_rename_group_conflict_shows_error_in_that_card(client, tagged):
     assert response.status_code == 422
     html = response.content.decode()
     assert "<details class=\"inline-edit\" open>" in html
-    assert '<p class="field-error">Choose another name.</p>' in html
+    assert "A tag group named “兴趣” exists. Choose another name." in html
 
 
 def test_tag_create_rename_delete(client, tagged):
@@ -181,6 +183,9 @@ def test_duplicate_tag_errors_sit_beside_the_right_input(client, tagged):
                            **HTMX)
     assert response.status_code == 422
     html = response.content.decode()
+    # The conflict's message names the clash; both lines sit under the one failed input.
+    assert ('<p class="field-error">The group already has a tag “VIP”. Choose another name.</p>'
+            in html)
     assert html.count('class="field-error"') == 1
     assert re.search(r'placeholder="New tag[^"]*"\s+value="VIP"', html)
     response = client.post(reverse("tags:tag_rename", args=[other.pk]), {"name": "VIP"}, **HTMX)

@@ -20,8 +20,9 @@
       yAxis: Object.assign({ type: "value", minInterval: 1,
         splitLine: { lineStyle: { color: "#f0f0f0" } } }, AXIS),
       series: [{
-        name: data.labels.adds, type: "line", smooth: true, showSymbol: false,
-        symbolSize: 6, data: data.adds, lineStyle: { width: 2 },
+        // Monotone smoothing never dips below zero between two days with few adds.
+        name: data.labels.adds, type: "line", smooth: 0.3, smoothMonotone: "x",
+        showSymbol: false, symbolSize: 6, data: data.adds, lineStyle: { width: 2 },
         areaStyle: { color: new echarts.graphic.LinearGradient(0, 0, 0, 1, [
           { offset: 0, color: "rgba(22,119,255,0.22)" }, { offset: 1, color: "rgba(22,119,255,0)" }
         ]) }

@@ -40,6 +40,9 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
+    // The sidebar is long; keep the current page's item in view.
+    var current = document.querySelector(".nav .is-active");
+    if (current) current.scrollIntoView({ block: "nearest" });
     var stack = document.getElementById("toasts");
     if (!stack) return;
     armAll(stack);
