@@ -53,6 +53,15 @@
     });
   });
 
+  // htmx may have pushed a new URL (filters, pages) since the switch was rendered: come back
+  // to where the user is now, not to where the page started.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.matches || !form.matches(".lang-switch")) return;
+    var next = form.querySelector("input[name=next]");
+    if (next) next.value = window.location.pathname + window.location.search;
+  });
+
   document.addEventListener("htmx:responseError", function (event) {
     var status = event.detail.xhr ? event.detail.xhr.status : "";
     showToast(document.body.dataset.msgRequestFailed + (status ? " (" + status + ")" : ""), "error");
