@@ -1,12 +1,12 @@
 """REST endpoints for the organisation: /api/v1/employees…, /api/v1/departments.
 
-Employees are limited to the actor's data scope; departments are visible corp-wide.
+Employees and departments are limited to the actor's data scope, as in the console.
 """
 
 from ninja import Query, Router
 
 from siyu.accounts.schemas import DepartmentOut, EmployeeOut, EmployeePage, EmployeeQuery
-from siyu.accounts.selectors import departments_for, employee_get_for, employees_for
+from siyu.accounts.selectors import department_tree_for, employee_get_for, employees_for
 from siyu.core.api_support import READ_ERRORS, ObjectId, cursor_page
 
 router = Router(tags=["organisation"])
@@ -39,11 +39,22 @@ def get_employee(request, employee_id: ObjectId):
     return _employee_out(employee_get_for(request.user, employee_id))
 
 
+def _flatten(nodes, parent_id=None):
+    for node in nodes:
+        dept = node.department
+        yield {"id": dept.pk, "wecom_id": dept.wecom_id, "name": dept.name,
+               "parent_id": parent_id, "order": dept.order, "path": dept.path,
+               "depth": dept.depth, "employee_count": node.direct_count,
+               "subtree_employee_count": node.total_count}
+        yield from _flatten(node.children, dept.pk)
+
+
 @router.get("/departments", response={200: list[DepartmentOut], **READ_ERRORS})
 def list_departments(request):
-    """All departments, flat, parents before children (rebuild the tree from ``parent_id``)."""
-    return [
-        {"id": d.pk, "wecom_id": d.wecom_id, "name": d.name, "parent_id": d.parent_id,
-         "order": d.order, "path": d.path, "depth": d.depth, "employee_count": d.employee_count}
-        for d in departments_for(request.user)
-    ]
+    """The departments you can see, flat, each parent before its children.
+
+    Administrators see the whole tree; managers their departments' subtrees; staff their own
+    departments. ``parent_id`` is the nearest department you can see above (null at the top of
+    your part of the tree); counts are active employees you can see.
+    """
+    return list(_flatten(department_tree_for(request.user)))

@@ -44,8 +44,9 @@ class DepartmentOut(Schema):
     id: int
     wecom_id: int
     name: str
-    parent_id: int | None
+    parent_id: int | None = Field(description="Nearest visible department above, or null.")
     order: int
     path: str = Field(description="WeCom ids from the root, e.g. /1/3/7/.")
     depth: int
-    employee_count: int
+    employee_count: int = Field(description="Active employees you can see in this department.")
+    subtree_employee_count: int = Field(description="The same, over the whole subtree.")

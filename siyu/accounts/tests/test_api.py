@@ -120,16 +120,32 @@ def test_employee_cursor_walks_every_row_once(world, other_world):
     assert world.employees["b"].pk not in seen
 
 
-@pytest.mark.parametrize("role", list(ROLES_SEE))
-def test_departments_list_only_own_corp(world, other_world, role):
+@pytest.mark.parametrize(
+    ("role", "expected"),
+    [("admin", {"root", "sales", "east", "service"}), ("manager", {"sales", "east"}),
+     ("staff_a", {"east"}), ("staff_b", {"service"})],
+)
+def test_departments_follow_the_scope_and_corp(world, other_world, role, expected):
     response = as_user(getattr(world, role)).get(f"{API}/departments")
     assert response.status_code == 200
     rows = response.json()
-    assert {d["id"] for d in rows} == {d.pk for d in world.departments.values()}
+    assert {d["id"] for d in rows} == {world.departments[k].pk for k in expected}
+    ids = {d["id"] for d in rows}
+    assert all(d["parent_id"] is None or d["parent_id"] in ids for d in rows)
+
+
+def test_department_rows(world, other_world):
+    rows = as_user(world.admin).get(f"{API}/departments").json()
+    position = {d["id"]: i for i, d in enumerate(rows)}
+    assert all(position[d["parent_id"]] < position[d["id"]] for d in rows if d["parent_id"])
     by_name = {d["name"]: d for d in rows}
     assert by_name["华东区"]["parent_id"] == world.departments["sales"].pk
     assert by_name["总部"]["parent_id"] is None
-    assert by_name["华东区"]["depth"] == 2 and by_name["华东区"]["employee_count"] == 1
+    assert by_name["华东区"]["depth"] == 2
+    assert (by_name["销售部"]["employee_count"], by_name["销售部"]["subtree_employee_count"]) == (
+        1, 2)
+    manager_rows = as_user(world.manager).get(f"{API}/departments").json()
+    assert {d["name"]: d["parent_id"] for d in manager_rows}["销售部"] is None
 
 
 def test_org_endpoints_need_credentials(world):
