@@ -7,7 +7,6 @@ urlpatterns = [
     path("customers/", include("siyu.customers.urls")),
     path("tags/", include("siyu.tags.urls")),
     path("org/", include("siyu.accounts.urls")),
-    path("system/", include("siyu.core.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("siyu.console.urls")),
 ]

@@ -133,7 +133,7 @@ SECTIONS: tuple[Section, ...] = (
         Area("jobs", _("Background jobs"), "G4",
              _("Queued, running, failed and stuck background jobs, and the workers running "
                "them."),
-             "core:jobs", "jobs.view"),
+             "console:jobs", "jobs.view"),
     )),
 )
 

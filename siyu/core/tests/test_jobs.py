@@ -263,12 +263,12 @@ JOBS_URL = "/system/jobs/"
 
 
 def retry_url(result_id):
-    return reverse("core:job_retry", args=[result_id])
+    return reverse("console:job_retry", args=[result_id])
 
 
 @pytest.mark.django_db
 def test_jobs_url():
-    assert reverse("core:jobs") == JOBS_URL
+    assert reverse("console:jobs") == JOBS_URL
 
 
 @pytest.mark.django_db

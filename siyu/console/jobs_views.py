@@ -12,7 +12,7 @@ from siyu.core.jobs.services import job_retry
 @console_view("jobs.view")
 def jobs(request):
     context = {"overview": jobs_overview(request.user)}
-    return render_page(request, "core/jobs.html", context, partial="core/_jobs_body.html")
+    return render_page(request, "console/jobs.html", context, partial="console/_jobs_body.html")
 
 
 @console_view("jobs.view")
@@ -24,4 +24,4 @@ def job_retry_view(request, job_id):
         messages.error(request, exc.message)
     else:
         messages.success(request, _("The job is queued to run again."))
-    return redirect("core:jobs")
+    return redirect("console:jobs")
