@@ -86,3 +86,12 @@ def other_world(db):
 def _fast_password_hashing(settings):
     # PBKDF2's deliberate slowness would dominate the suite's run time.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    # Live-server request threads end without closing persistent connections, which would keep
+    # the PostgreSQL test database busy at teardown; tests don't need connection reuse.
+    from django.conf import settings
+
+    settings.DATABASES["default"]["CONN_MAX_AGE"] = 0

@@ -2,9 +2,7 @@
 tag editing swaps one card, field errors appear beside the input, live search filters the
 employee table, and the language switch works. Debian's Chromium, driven by Playwright."""
 
-import os
 import re
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -14,27 +12,9 @@ from tests.fixtures import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-# Playwright's sync API runs an event loop in the test thread; the ORM calls here are sync.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-CHROMIUM = Path("/usr/bin/chromium")
-
-
 @pytest.fixture
-def page(live_server):
-    from playwright.sync_api import sync_playwright
-
-    if not CHROMIUM.exists():
-        pytest.fail(f"Chromium is not installed at {CHROMIUM}: apt-get install -y chromium",
-                    pytrace=False)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        context = browser.new_context(base_url=live_server.url, locale="en-US")
-        context.set_default_timeout(5_000)
-        yield context.new_page()
-        browser.close()
+def page(open_page):
+    return open_page()
 
 
 def sign_in(page, user):

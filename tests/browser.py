@@ -1,10 +1,11 @@
-"""Browser tests: Playwright (Python) driving Debian's Chromium against pytest-django's live
+"""Browser test support: Playwright (Python) driving Debian's Chromium against pytest-django's live
 server. Playwright cannot download browsers here, so the system package is used by path."""
 
 import os
 from pathlib import Path
 
 import pytest
+from django.db import connections
 
 # Playwright's sync API runs an asyncio event loop in the test thread; Django refuses ORM calls
 # from such a thread unless told the caller knows it is synchronous (it is, here).
@@ -46,6 +47,10 @@ def open_page(live_server):
         return context.new_page()
 
     yield open_page
+    # ORM calls made while Playwright's event loop runs get their own connection (Django keys
+    # connections by async context); close them here, in that same state, or PostgreSQL keeps
+    # the test database busy at teardown.
+    connections.close_all()
     for browser in browsers:
         browser.close()
     for playwright in drivers:
