@@ -7,6 +7,8 @@ urlpatterns = [
     path("customers/", include("siyu.customers.urls")),
     path("tags/", include("siyu.tags.urls")),
     path("org/", include("siyu.accounts.urls")),
+    path("groups/", include("siyu.groups.urls")),
+    path("wecom/", include("siyu.wecom.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("siyu.console.urls")),
 ]

@@ -66,6 +66,8 @@ INSTALLED_APPS = [
     "siyu.accounts",
     "siyu.tags",
     "siyu.customers",
+    "siyu.groups",
+    "siyu.wecom",
     "siyu.console",
 ]
 
