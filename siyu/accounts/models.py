@@ -17,6 +17,9 @@ class Corp(models.Model):
     encoding_aes_key = EncryptedTextField(_("EncodingAESKey"), blank=True, default="")
     contact_secret = EncryptedTextField(_("customer contact secret"), blank=True, default="")
     agent_id = models.CharField(_("AgentID"), max_length=32, blank=True, default="")
+    # Where this corp's WeCom API lives: the real service, or the local simulator (demo, tests).
+    api_base_url = models.URLField(_("WeCom API base URL"),
+                                   default="https://qyapi.weixin.qq.com/cgi-bin/")
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 

@@ -1,1 +1,145 @@
-from django.db import models  # noqa: F401
+"""WeCom integration state: stored callbacks, API call log, token cache, rate windows, syncs."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from siyu.core.tenancy import TenantModel
+
+
+class WeComEvent(TenantModel):
+    """One callback from WeCom, stored before it is acknowledged; the source of truth for
+    dispatch, so a crash between store and dispatch loses nothing (the sweeper re-drives)."""
+
+    class Status(models.TextChoices):
+        STORED = "stored", _("Stored")
+        DISPATCHED = "dispatched", _("Dispatched")
+        IGNORED = "ignored", _("Ignored")
+        FAILED = "failed", _("Failed")
+
+    dedupe_key = models.CharField(max_length=255)
+    event = models.CharField(_("event"), max_length=64, blank=True, default="")
+    change_type = models.CharField(_("change type"), max_length=64, blank=True, default="")
+    create_time = models.BigIntegerField(_("WeCom CreateTime"), default=0)
+    raw_xml = models.TextField(_("decrypted XML"))
+    payload = models.JSONField(_("parsed fields"), default=dict)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices,
+                              default=Status.STORED)
+    attempts = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True, default="")
+    received_at = models.DateTimeField(_("received at"), auto_now_add=True, db_index=True)
+    dispatched_at = models.DateTimeField(_("dispatched at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["corp", "dedupe_key"], name="uniq_wecom_event")
+        ]
+        indexes = [models.Index(fields=["status", "received_at"])]
+        verbose_name = _("WeCom callback")
+
+    def __str__(self):
+        return f"{self.event}/{self.change_type} {self.dedupe_key}"
+
+
+class CallbackNonce(TenantModel):
+    """Nonces seen within the replay window; a reused nonce is a replay."""
+
+    nonce = models.CharField(max_length=64)
+    timestamp = models.BigIntegerField()
+    seen_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["corp", "nonce"], name="uniq_callback_nonce")
+        ]
+
+    def __str__(self):
+        return self.nonce
+
+
+class AccessToken(TenantModel):
+    """access_token cache shared by every process; refreshed before expiry."""
+
+    secret_kind = models.CharField(max_length=32, default="contact")
+    token = models.TextField()
+    expires_at = models.DateTimeField()
+    refreshed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["corp", "secret_kind"], name="uniq_access_token")
+        ]
+
+    def __str__(self):
+        return f"{self.secret_kind} token until {self.expires_at}"
+
+
+class ApiCall(TenantModel):
+    """Every outbound WeCom call: which API, the errcode, latency — for admins to debug."""
+
+    api = models.CharField(_("API"), max_length=128, db_index=True)
+    errcode = models.IntegerField(_("errcode"), null=True, blank=True)
+    errmsg = models.CharField(_("errmsg"), max_length=255, blank=True, default="")
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    latency_ms = models.PositiveIntegerField(_("latency (ms)"), default=0)
+    attempt = models.PositiveSmallIntegerField(default=1)
+    created_at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("WeCom API call")
+
+    def __str__(self):
+        return f"{self.api} → {self.errcode}"
+
+
+class RateWindow(TenantModel):
+    """Calls reserved per corp, API and window, shared across processes (WeCom limits are
+    per corp per API per minute and per hour)."""
+
+    api = models.CharField(max_length=128)
+    window = models.CharField(max_length=8)  # "minute" or "hour"
+    window_start = models.DateTimeField()
+    used = models.PositiveIntegerField(default=0)
+    blocked_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["corp", "api", "window", "window_start"],
+                                    name="uniq_rate_window")
+        ]
+
+    def __str__(self):
+        return f"{self.api} {self.window} {self.window_start}: {self.used}"
+
+
+class SyncRun(TenantModel):
+    """A full or incremental sync with WeCom; progress and cursors live here so a crashed
+    sync resumes where it stopped."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+
+    full = models.BooleanField(_("full"), default=False)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices,
+                              default=Status.QUEUED)
+    stage = models.CharField(_("stage"), max_length=32, blank=True, default="")
+    progress = models.JSONField(_("progress"), default=dict, blank=True)
+    state = models.JSONField(default=dict, blank=True)  # cursors and done-markers for resume
+    changes = models.JSONField(_("changes"), default=dict, blank=True)
+    error = models.TextField(blank=True, default="")
+    triggered_by = models.CharField(max_length=150, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("WeCom sync")
+
+    def __str__(self):
+        return f"sync #{self.pk} {self.status}"
