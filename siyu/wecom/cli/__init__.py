@@ -1,0 +1,1 @@
+"""Subcommands of `siyu wecom` (see siyu/wecom/management/commands/wecom.py)."""
