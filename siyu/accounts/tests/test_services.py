@@ -8,7 +8,7 @@ import time_machine
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import RequestFactory
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from siyu.accounts.auth import user_for_token
 from siyu.accounts.models import ApiToken, Corp, User
@@ -62,7 +62,7 @@ def test_repeated_failures_lock_the_account(world, settings):
     for _ in range(3):
         with pytest.raises(ValidationFailed):
             session_login(request=login_request(), username="x_admin", password="wrong")
-    with pytest.raises(PermissionDenied) as exc:
+    with pytest.raises(PermissionDenied) as exc, translation.override("en"):
         session_login(request=login_request(), username="x_admin", password="correct-horse-1")
     assert "Try again" in exc.value.message
     assert AuditLog.objects.for_corp(world.corp).filter(action="login.failed").count() == 3
@@ -132,7 +132,7 @@ def test_cli_corp_user_token(db, capsys):
     call_command("token", "create", "--corp-id", "wwcli", "--username", "cli_admin")
     raw = capsys.readouterr().out.strip().splitlines()[-1]
     assert user_for_token(raw).username == "cli_admin"
-    with pytest.raises(CommandError, match="No enterprise"):
+    with pytest.raises(CommandError, match="No enterprise"), translation.override("en"):
         call_command("user", "add", "--corp-id", "nope", "--username", "u",
                      "--password", "p" * 10, "--role", "staff")
 

@@ -369,7 +369,7 @@ def test_retry_of_another_corps_job_is_404(client, world, other_world):
 def test_retry_of_a_job_that_did_not_fail_is_refused_with_a_message(client, world):
     done = run_once(ping.enqueue(corp_id=world.corp.pk).id)
     client.force_login(world.admin)
-    response = client.post(retry_url(done.pk), follow=True)
+    response = client.post(retry_url(done.pk), follow=True, HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 200
     assert "Only failed jobs can be retried" in response.content.decode()
     assert DBTaskResult.objects.get(pk=done.pk).status == SUCCESSFUL
