@@ -214,7 +214,7 @@ def customer_timeline_list(request, customer_id: ObjectId, query: Query[Timeline
     customer = customer_get_for(actor, customer_id)
     events = customer_timeline(actor, customer, limit=query.limit)
     return {"items": [
-        {"id": e.pk, "kind": e.kind, "occurred_at": e.occurred_at, "summary": e.summary,
+        {"id": e.pk, "kind": e.kind, "occurred_at": e.occurred_at, "summary": e.display_summary,
          "actor": e.actor.get_username() if e.actor else None, "employee_id": e.employee_id,
          "employee_name": e.employee.name if e.employee else None, "data": e.data}
         for e in events

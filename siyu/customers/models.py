@@ -140,3 +140,9 @@ class TimelineEvent(TenantModel):
 
     def __str__(self):
         return self.summary
+
+    @property
+    def display_summary(self) -> str:
+        from siyu.customers.timeline import describe
+
+        return describe(self)

@@ -244,5 +244,5 @@ def customer_merge(*, corp, actor, primary: Customer, duplicate: Customer) -> Cu
         timeline_add(corp=corp, customer=primary, kind=TimelineEvent.Kind.MERGED, actor=actor,
                      summary=_("Merged duplicate “%(n)s” (#%(id)d)")
                      % {"n": duplicate.name, "id": duplicate.pk},
-                     data={"duplicate_id": duplicate.pk})
+                     data={"duplicate_id": duplicate.pk, "duplicate_name": duplicate.name})
     return primary
