@@ -34,6 +34,7 @@ PERMISSIONS = {
     "audit.view": _("View the audit log"),
     "jobs.view": _("View background jobs"),
     "users.manage": _("Manage console users and API tokens"),
+    "wecom.manage": _("Manage the WeCom integration: callbacks, API calls and syncs"),
 }
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {

@@ -24,6 +24,7 @@ ACTION_LABELS = {
     "tag.update": _("Renamed a tag"),
     "tag.delete": _("Deleted a tag"),
     "job.retry": _("Retried a background job"),
+    "wecom_event.redispatch": _("Dispatched a WeCom callback again"),
 }
 
 

@@ -134,6 +134,10 @@ SECTIONS: tuple[Section, ...] = (
              _("Queued, running, failed and stuck background jobs, and the workers running "
                "them."),
              "console:jobs", "jobs.view"),
+        Area("wecom-events", _("WeCom callbacks"), "G1",
+             _("Every callback WeCom sent: verified, stored, dispatched to customers, groups and "
+               "tags, with failures retried and dispatchable again."),
+             "wecom:events", "wecom.manage"),
     )),
 )
 

@@ -173,6 +173,20 @@ TASKS = {
 # Seconds without a heartbeat after which a worker is presumed dead and its task re-driven.
 SIYU_WORKER_STALE_SECONDS = int(os.environ.get("SIYU_WORKER_STALE_SECONDS", "30"))
 
+# WeCom callbacks: accepted clock skew (and how long nonces are remembered), body size limit,
+# and the sweeper that re-drives events whose dispatch never ran or failed for a passing reason.
+SIYU_WECOM_CALLBACK_WINDOW_SECONDS = int(os.environ.get("SIYU_WECOM_CALLBACK_WINDOW_SECONDS",
+                                                        "300"))
+SIYU_WECOM_CALLBACK_MAX_BYTES = int(os.environ.get("SIYU_WECOM_CALLBACK_MAX_BYTES", "65536"))
+SIYU_WECOM_SWEEP_EVERY_SECONDS = int(os.environ.get("SIYU_WECOM_SWEEP_EVERY_SECONDS", "15"))
+SIYU_WECOM_SWEEP_STORED_AFTER_SECONDS = int(
+    os.environ.get("SIYU_WECOM_SWEEP_STORED_AFTER_SECONDS", "30"))
+SIYU_WECOM_DISPATCH_LEASE_SECONDS = int(os.environ.get("SIYU_WECOM_DISPATCH_LEASE_SECONDS",
+                                                       "300"))
+SIYU_WECOM_DISPATCH_MAX_ATTEMPTS = int(os.environ.get("SIYU_WECOM_DISPATCH_MAX_ATTEMPTS", "8"))
+# bench/callbacks.py only: /wecom/bench-bare/<corp_id>/ (verify, decrypt, insert; nothing else).
+SIYU_BENCH_BARE_ENDPOINT = env_bool("SIYU_BENCH_BARE_ENDPOINT", False)
+
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SIYU_SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE

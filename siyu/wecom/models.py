@@ -12,6 +12,7 @@ class WeComEvent(TenantModel):
 
     class Status(models.TextChoices):
         STORED = "stored", _("Stored")
+        DISPATCHING = "dispatching", _("Dispatching")
         DISPATCHED = "dispatched", _("Dispatched")
         IGNORED = "ignored", _("Ignored")
         FAILED = "failed", _("Failed")
@@ -28,6 +29,10 @@ class WeComEvent(TenantModel):
     error = models.TextField(blank=True, default="")
     received_at = models.DateTimeField(_("received at"), auto_now_add=True, db_index=True)
     dispatched_at = models.DateTimeField(_("dispatched at"), null=True, blank=True)
+    # Dispatch claim (a worker that dies mid-dispatch loses it after the lease) and when the
+    # sweeper may re-drive a failed event (null: failed for good, or not failed).
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
 
     class Meta:
         ordering = ["-received_at", "-id"]
@@ -46,6 +51,9 @@ class CallbackNonce(TenantModel):
 
     nonce = models.CharField(max_length=64)
     timestamp = models.BigIntegerField()
+    # A byte-identical re-delivery carries the same signature and is let through (dedupe makes
+    # it harmless); a reused nonce with anything else is a replay.
+    msg_signature = models.CharField(max_length=40, blank=True, default="")
     seen_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

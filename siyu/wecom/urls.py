@@ -1,4 +1,16 @@
-from django.urls import path  # noqa: F401
+from django.conf import settings
+from django.urls import path
+
+from siyu.wecom import callbacks, views_events
 
 app_name = "wecom"
-urlpatterns: list = []
+urlpatterns: list = [
+    path("callback/<str:corp_id>/", callbacks.callback_view, name="callback"),
+    path("events/", views_events.events_view, name="events"),
+    path("events/<int:event_id>/", views_events.event_detail_view, name="event_detail"),
+    path("events/<int:event_id>/redispatch/", views_events.event_redispatch_view,
+         name="event_redispatch"),
+]
+if settings.SIYU_BENCH_BARE_ENDPOINT:  # bench/callbacks.py only, never in normal operation
+    urlpatterns.append(path("bench-bare/<str:corp_id>/", callbacks.bench_bare_view,
+                            name="bench_bare"))

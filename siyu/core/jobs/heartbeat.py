@@ -1,6 +1,7 @@
 """Worker liveness: heartbeat rows, written by a background thread next to each worker.
 
-The same thread runs the reaper (:mod:`.reaper`) every few seconds, so a worker busy with a long
+The same thread runs the reaper (:mod:`.reaper`) and the apps' periodic hooks
+(:mod:`.periodic`) every few seconds, so a worker busy with a long
 task still re-drives the tasks of workers that died. The thread uses its own database connection
 (Django connections are per thread) and closes it when it stops.
 """
@@ -91,6 +92,7 @@ class Housekeeper(threading.Thread):
             self.join(timeout)
 
     def run(self) -> None:
+        from siyu.core.jobs.periodic import run_due_periodic
         from siyu.core.jobs.reaper import redrive_stale_tasks
 
         next_reap = 0.0
@@ -102,6 +104,7 @@ class Housekeeper(threading.Thread):
                     next_reap = time.monotonic() + self.reap_every
                     self._guarded("re-drive tasks of dead workers", redrive_stale_tasks)
                     self._guarded("forget dead workers", forget_dead_workers)
+                self._guarded("run periodic jobs", run_due_periodic)
                 self._check_parent()
                 self._stopping.wait(self.beat_every)
         finally:

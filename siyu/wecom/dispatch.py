@@ -1,0 +1,148 @@
+"""Dispatch stored callbacks to the handlers registered for their (Event, ChangeType).
+
+Handlers live in :mod:`siyu.wecom.handlers` and register themselves::
+
+    @handles("change_external_contact", "add_external_contact")
+    def on_add(corp, payload: dict, event: WeComEvent) -> None: ...
+
+``handles(event, "*")`` catches every ChangeType of an event that has no specific handler.
+
+Each dispatch first *claims* the event with a conditional UPDATE (stored/failed, or a
+dispatching claim whose lease ran out → dispatching), so two workers handed the same event never
+both run its handler. The handler runs outside a transaction on purpose: it calls WeCom over
+HTTP, and on SQLite an open transaction holds the database write lock, which would stall
+callback ingress. Handlers are therefore idempotent (they converge to the same state when run
+again), which is also what makes duplicate and out-of-order deliveries harmless.
+"""
+
+import importlib
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from traceback import format_exception
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import InterfaceError, OperationalError
+from django.db.models import F, Q
+from django.utils import timezone
+
+from siyu.core.jobs import TransientError
+from siyu.wecom.models import WeComEvent
+
+logger = logging.getLogger("siyu.wecom.dispatch")
+
+Status = WeComEvent.Status
+Handler = Callable[..., object]
+ANY_CHANGE = "*"
+# Failures worth another attempt; anything else is a bug or a permanent refusal.
+RETRYABLE = (TransientError, OperationalError, InterfaceError)
+ERROR_MAX_CHARS = 4000
+
+_handlers: dict[tuple[str, str], Handler] = {}
+_handlers_loaded = False
+
+
+class DispatchFailed(Exception):
+    """A handler failed for good (not retryable, or out of attempts); the event is "failed"."""
+
+
+def handles(event: str, change_type: str):
+    """Register ``fn(corp, payload, event)`` for callbacks of this Event and ChangeType."""
+
+    def register(fn: Handler) -> Handler:
+        key = (event, change_type)
+        existing = _handlers.get(key)
+        if existing is not None and _name(existing) != _name(fn):
+            raise ImproperlyConfigured(
+                f"Two handlers for {event}/{change_type}: {_name(existing)} and {_name(fn)}.")
+        _handlers[key] = fn
+        return fn
+
+    return register
+
+
+def _name(fn) -> str:
+    return f"{fn.__module__}.{getattr(fn, '__qualname__', type(fn).__qualname__)}"
+
+
+def load_handlers() -> None:
+    # Imported on first use, not at module level: handler modules import this module.
+    global _handlers_loaded
+    if not _handlers_loaded:
+        importlib.import_module("siyu.wecom.handlers")
+        _handlers_loaded = True
+
+
+def handler_for(event: str, change_type: str) -> Handler | None:
+    load_handlers()
+    return _handlers.get((event, change_type)) or _handlers.get((event, ANY_CHANGE))
+
+
+def lease_seconds() -> float:
+    return float(settings.SIYU_WECOM_DISPATCH_LEASE_SECONDS)
+
+
+def max_attempts() -> int:
+    return int(settings.SIYU_WECOM_DISPATCH_MAX_ATTEMPTS)
+
+
+def sweeper_backoff(attempts: int) -> timedelta:
+    """When the sweeper may re-drive a retryable failure; the job's own retries come sooner,
+    this is the safety net for a job that was lost or ran out of attempts."""
+    return timedelta(seconds=min(60 * 2 ** max(attempts - 1, 0), 3600))
+
+
+def claimable(now) -> Q:
+    stale = now - timedelta(seconds=lease_seconds())
+    return (Q(status__in=[Status.STORED, Status.FAILED])
+            | Q(status=Status.DISPATCHING, claimed_at__lt=stale))
+
+
+def dispatch_event(event_id: int, *, corp_id: int | None = None) -> str | None:
+    """Run the handler of one stored event. Returns the event's new status, or None when
+    there was nothing to do (already dispatched, or another worker holds it).
+
+    Retryable failures are recorded and re-raised as TransientError (the job retries);
+    permanent ones are recorded and raised as DispatchFailed."""
+    events = (WeComEvent.objects.for_corp(corp_id) if corp_id is not None
+              else WeComEvent.objects.unscoped())
+    claimed_at = timezone.now()
+    won = events.filter(claimable(claimed_at), pk=event_id).update(
+        status=Status.DISPATCHING, claimed_at=claimed_at, attempts=F("attempts") + 1)
+    if not won:
+        logger.debug("WeCom event %s: nothing to dispatch (done or claimed elsewhere).",
+                     event_id)
+        return None
+    event = events.select_related("corp").get(pk=event_id)
+    mine = events.filter(pk=event_id, status=Status.DISPATCHING, claimed_at=claimed_at)
+    handler = handler_for(event.event, event.change_type)
+    if handler is None:
+        mine.update(status=Status.IGNORED, dispatched_at=timezone.now(), claimed_at=None,
+                    next_attempt_at=None, error="")
+        return Status.IGNORED
+    try:
+        handler(event.corp, event.payload, event)
+    except Exception as exc:
+        return _record_failure(event, mine, exc)
+    if not mine.update(status=Status.DISPATCHED, dispatched_at=timezone.now(), claimed_at=None,
+                       next_attempt_at=None, error=""):
+        # Our lease ran out and another worker claimed the event; its run records the outcome.
+        logger.warning("WeCom event %s was re-claimed while its handler ran.", event_id)
+        return None
+    return Status.DISPATCHED
+
+
+def _record_failure(event: WeComEvent, mine, exc: Exception) -> str:
+    retryable = isinstance(exc, RETRYABLE) and event.attempts < max_attempts()
+    error = "".join(format_exception(exc))[-ERROR_MAX_CHARS:]
+    next_attempt_at = timezone.now() + sweeper_backoff(event.attempts) if retryable else None
+    mine.update(status=Status.FAILED, error=error, claimed_at=None,
+                next_attempt_at=next_attempt_at)
+    if retryable:
+        logger.warning("WeCom event %s (%s/%s) failed on attempt %d, will retry: %s",
+                       event.pk, event.event, event.change_type, event.attempts, exc)
+        raise TransientError(f"WeCom event {event.pk}: {exc}") from exc
+    logger.error("WeCom event %s (%s/%s) failed for good after %d attempts: %s",
+                 event.pk, event.event, event.change_type, event.attempts, exc)
+    raise DispatchFailed(f"WeCom event {event.pk}: {exc}") from exc

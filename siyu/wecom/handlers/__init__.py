@@ -1,0 +1,1 @@
+"""Callback handlers: each module registers functions with siyu.wecom.dispatch.handles."""
