@@ -37,7 +37,8 @@ class TenantQuerySet(models.QuerySet):
         return clone
 
     def _check_scoped(self):
-        if self._siyu_scoped or "instance" in self._hints:
+        # ``.none()`` never reaches the database, so it cannot leak a row.
+        if self._siyu_scoped or "instance" in self._hints or self.query.is_empty():
             return
         raise UnscopedQueryError(
             f"Query on tenant-owned {self.model.__name__} without for_corp(corp); "

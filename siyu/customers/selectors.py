@@ -104,7 +104,7 @@ def duplicate_candidates(actor, customer) -> QuerySet:
     if customer.unionid:
         match |= Q(unionid=customer.unionid)
     if not match:
-        return Customer.objects.none()
+        return customers_for(actor).none()
     return customers_for(actor).filter(match).exclude(pk=customer.pk)[:20]
 
 

@@ -32,6 +32,11 @@ def test_scoped_and_explicitly_unscoped_queries_work(world, other_world):
         Customer.objects.for_corp(None)
 
 
+def test_empty_querysets_need_no_scope(world):
+    assert list(Customer.objects.none()) == []
+    assert Customer.objects.none().count() == 0
+
+
 def test_related_managers_and_forward_relations_work(world):
     customer = Customer.objects.for_corp(world.corp).get(name="x客户A1")
     follow = customer.follows.get()

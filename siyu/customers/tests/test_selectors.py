@@ -66,3 +66,13 @@ def test_user_without_corp_is_denied(db):
     platform = UserFactory(corp=None, username="platform", role="admin")
     with pytest.raises(PermissionDenied):
         list(customer_list(platform, CustomerFilters()))
+
+
+def test_duplicate_candidates_for_a_customer_without_phone_or_unionid(world):
+    from siyu.customers.selectors import duplicate_candidates
+    from siyu.customers.tests.factories import CustomerFactory
+
+    lonely = CustomerFactory(corp=world.corp, phones=[], unionid="")
+    assert list(duplicate_candidates(world.admin, lonely)) == []
+    twin = CustomerFactory(corp=world.corp, phones=[world.customers["A1"].phones[0]])
+    assert [c.name for c in duplicate_candidates(world.admin, twin)] == ["x客户A1"]
