@@ -62,6 +62,14 @@ DEMO_CORP_ID = "wwdemo000000000001"
 DEMO_CALLBACK = {"token": "siyudemotoken", "aes_key": "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR",
                  "secret": "demo-contact-secret"}
 DEMO_PASSWORD = "siyu-demo-2026"  # noqa: S105 - printed for demo logins
+# Random customer actions per second in the demo's WeCom simulator: a new customer every ~10 s.
+DEMO_SIMULATOR_RATE = 0.2
+
+
+def wire_to_simulator(port: int) -> None:
+    """Point the demo enterprise's WeCom API at the local simulator that `siyu demo` starts."""
+    Corp.objects.filter(corp_id=DEMO_CORP_ID).update(
+        api_base_url=f"http://127.0.0.1:{port}/cgi-bin/")
 
 
 def _person_name(rng: random.Random) -> str:

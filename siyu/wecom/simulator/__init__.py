@@ -1,0 +1,7 @@
+"""A local fake WeCom: the server APIs Siyu calls (real paths, shapes, errcodes and limits),
+encrypted callbacks sent to Siyu for scripted or random customer actions, fault injection and an
+inspection API/page. Used by the demo, the tests and the benchmarks.
+
+Start it with ``siyu wecom simulator`` or, from tests, ``siyu.wecom.simulator.testing``.
+Choices where WeCom's real behaviour is not documented are listed in ``errors.py``.
+"""

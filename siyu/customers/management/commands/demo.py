@@ -1,7 +1,8 @@
 """`siyu demo`: everything for the embedded demo in one process group.
 
-Applies migrations, seeds the demo enterprise once, then runs the web server and the job
-worker as child processes until interrupted.
+Applies migrations, seeds the demo enterprise once, then runs the web server, the job worker
+and the WeCom simulator (wired to the demo enterprise: its API calls go to the simulator, whose
+random customers send callbacks to Siyu) as child processes until interrupted.
 """
 
 import os
@@ -14,7 +15,13 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from siyu.accounts.models import Corp, User
-from siyu.customers.demo_data import DEMO_CORP_ID, DEMO_PASSWORD
+from siyu.customers.demo_data import (
+    CHANNEL_STATES,
+    DEMO_CORP_ID,
+    DEMO_PASSWORD,
+    DEMO_SIMULATOR_RATE,
+    wire_to_simulator,
+)
 
 
 class Command(BaseCommand):
@@ -25,8 +32,13 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=int(os.environ.get("SIYU_PORT", "8000")))
         parser.add_argument("--workers", type=int, default=1, help="Job worker processes")
         parser.add_argument("--no-seed", action="store_true", help="Do not create demo data")
+        parser.add_argument("--simulator-port", type=int,
+                            default=int(os.environ.get("SIYU_SIMULATOR_PORT", "8900")))
+        parser.add_argument("--no-simulator", action="store_true",
+                            help="Do not start the WeCom simulator")
 
-    def handle(self, *args, host, port, workers, no_seed, **opts):
+    def handle(self, *args, host, port, workers, no_seed, simulator_port, no_simulator,
+               **opts):
         self.stdout.write("Applying database migrations…")
         call_command("migrate", interactive=False, verbosity=0)
         if not no_seed:
@@ -37,7 +49,20 @@ class Command(BaseCommand):
                               str(port)]),
             subprocess.Popen([*siyu, "worker", "--processes", str(workers)]),
         ]
+        simulator = not no_simulator and Corp.objects.filter(corp_id=DEMO_CORP_ID).exists()
+        if simulator:
+            wire_to_simulator(simulator_port)
+            siyu_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
+            callback_url = f"http://{siyu_host}:{port}/wecom/callback/{DEMO_CORP_ID}/"
+            children.append(subprocess.Popen([
+                *siyu, "wecom", "simulator", "--port", str(simulator_port),
+                "--corp-id", DEMO_CORP_ID, "--mirror-corp", "--callback-url", callback_url,
+                "--actions", "random", "--rate", str(DEMO_SIMULATOR_RATE),
+                "--states", ",".join(CHANNEL_STATES)]))
         self._print_banner(host, port)
+        if simulator:
+            self.stdout.write(f"WeCom simulator: http://127.0.0.1:{simulator_port}/sim/ "
+                              "(customers arrive on their own)")
 
         def stop(signum, frame, exit_code=0):
             for child in children:
