@@ -375,6 +375,7 @@ def login_code(sim, userid=None):
 
 @action
 def expire_tokens(sim):
+    sim.tickets.expire_all()
     return {"expired": sim.tokens.expire_all()}
 
 

@@ -27,6 +27,7 @@ class Simulator:
         self.mirror = mirror
         self.state = population.generate(self.config, self.clock.now(), mirror)
         self.tokens = Tokens(self.clock, self.config)
+        self.tickets = Tokens(self.clock, self.config)  # jsapi/agent tickets: not tokens
         self.limiter = RateLimiter(self.clock, self.config)
         self.faults = Faults(self.config.seed)
         self.calls = CallLog()

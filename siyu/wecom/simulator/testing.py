@@ -49,7 +49,8 @@ class SimulatorControl:
             raise SimulatorError(response.json().get("error", response.text))
         return response.json()
 
-    def action(self, name: str, **params) -> dict:
+    def action(self, name: str, /, **params) -> dict:
+        # Positional-only, so that actions may take a parameter called ``name``.
         return self._call("POST", f"actions/{name}",
                           json={k: v for k, v in params.items() if v is not None})
 

@@ -156,6 +156,23 @@ def test_latency_is_async_so_concurrent_calls_overlap(sim, api):
     assert time.monotonic() - started < 3  # 30 × 0.3 s would be 9 s if served one by one
 
 
+def test_concurrency_limit_answers_45033(sim, api):
+    sim.control.configure(max_concurrency=2, latency_ms=1000)
+    results = []
+
+    def call():
+        with httpx.Client(base_url=sim.base_url) as client:
+            results.append(client.get("department/list",
+                                      params={"access_token": api.token}).json()["errcode"])
+
+    threads = [threading.Thread(target=call) for _ in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [0, 0, 45033, 45033, 45033]
+
+
 def test_customer_reads_have_wecom_shapes(sim, api):
     userid = next(u for u in sim.simulator.state.active_userids()
                   if sim.simulator.state.customers_of(u))
@@ -382,7 +399,9 @@ def test_moments_group_templates_statistics_tickets_and_login(sim, api):
     assert api.post("externalcontact/get_user_behavior_data",
                     {"userid": ["emp001"], "start_time": now - 31 * 86400,
                      "end_time": now})["errcode"] == 40058
-    assert api.get("get_jsapi_ticket")["expires_in"] == 7200
+    ticket = api.get("get_jsapi_ticket")
+    assert ticket["expires_in"] == 7200
+    assert api.get("user/get", userid="emp001", access_token=ticket["ticket"])["errcode"] == 40014
     assert api.get("ticket/get", type="wrong")["errcode"] == 91040
     code = sim.control.login_code("emp002")
     assert api.get("auth/getuserinfo", code=code)["userid"] == "emp002"
@@ -504,6 +523,11 @@ def test_url_verification_and_scripted_actions(receiver):
             assert sim.control.verify_callback_url()["ok"] is True
             sim.control.configure(callback_url=receiver.url)  # answers nothing on GET
             assert sim.control.verify_callback_url()["ok"] is False
+            group = sim.control.create_group("emp002", name="读书会")
+            assert sim.simulator.state.chats[group["chat_id"]]["name"] == "读书会"
+            renamed = sim.control.edit_tags(op="create", tag_type="tag_group", name="新组")
+            assert sim.simulator.state.tag_groups[renamed["changed"][0]["id"]][
+                "group_name"] == "新组"
             results = sim.control.run_script([
                 {"action": "add_customer", "userid": "emp001", "state": "s1"},
                 {"action": "edit_customer", "userid": "emp001", "remark": "老客户"}])

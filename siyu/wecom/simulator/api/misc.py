@@ -11,7 +11,7 @@ DAY = 86400
 
 
 def _ticket(sim, kind: str) -> dict:
-    token, expires_in = sim.tokens.issue(f"ticket:{kind}")
+    token, expires_in = sim.tickets.issue(kind)
     return {"ticket": token, "expires_in": expires_in}
 
 
