@@ -38,7 +38,9 @@ def _plain(text: str, status: int = 200) -> HttpResponse:
 
 
 def _corp(corp_id: str) -> Corp | None:
-    return Corp.objects.filter(corp_id=corp_id, is_active=True).first()
+    # Only what ingress needs: every encrypted field loaded costs a Fernet decryption.
+    return (Corp.objects.filter(corp_id=corp_id, is_active=True)
+            .only("id", "corp_id", "callback_token", "encoding_aes_key").first())
 
 
 def _query(request) -> dict:

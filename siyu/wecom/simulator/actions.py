@@ -90,7 +90,7 @@ def add_customer(sim, userid=None, state="", external_userid=None, name=None,
         add_way=int(add_way) if add_way is not None else 1)
     st.behavior_adds[(userid, int(now - now % 86400))] += 1
     code = None
-    if welcome_code and not half:
+    if welcome_code:  # add_half_external_contact carries one too (wecom-api.md §3)
         code = st.new_id("", 43)
         st.welcome_codes[code] = {"issued_at": now, "userid": userid,
                                   "external_userid": external_userid, "state": state,

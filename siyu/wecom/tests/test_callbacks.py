@@ -9,6 +9,8 @@ import pytest
 import time_machine
 from django.test import Client
 from django_tasks_db.models import DBTaskResult
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from siyu.accounts.tests.factories import CorpFactory
 from siyu.wecom import dispatch
@@ -321,6 +323,28 @@ def test_rejections(client, world, caplog, make, status, reason):
     assert rejection_logged(caplog, reason, world.corp.corp_id)
     assert not events_of(world.corp).exists()
     assert not CallbackNonce.objects.for_corp(world.corp).exists()
+
+
+QUERY_VALUES = st.text(max_size=50) | st.sampled_from(["", "1", str(int(time.time()))])
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=st.binary(max_size=600) | st.builds(str.encode, st.text(max_size=300)),
+       signature=QUERY_VALUES, timestamp=QUERY_VALUES, nonce=QUERY_VALUES,
+       method=st.sampled_from(["GET", "POST"]))
+def test_arbitrary_input_never_gets_a_500(client, world, body, signature, timestamp, nonce,
+                                          method):
+    params = {"msg_signature": signature, "timestamp": timestamp, "nonce": nonce}
+    if method == "GET":
+        response = client.get(callback_url(world.corp.corp_id),
+                              {**params, "echostr": body.decode(errors="replace")})
+    else:
+        response = client.generic("POST", callback_url(world.corp.corp_id) + "?" +
+                                  "&".join(f"{k}={v}" for k, v in params.items()), body,
+                                  content_type="text/xml")
+    assert response.status_code in {400, 403, 413}, response.content
+    assert not events_of(world.corp).exists()
 
 
 def test_oversized_body_is_refused_without_reading_it(client, world, settings, monkeypatch):
