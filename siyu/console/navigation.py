@@ -138,6 +138,10 @@ SECTIONS: tuple[Section, ...] = (
              _("Every callback WeCom sent: verified, stored, dispatched to customers, groups and "
                "tags, with failures retried and dispatchable again."),
              "wecom:events", "wecom.manage"),
+        Area("wecom-calls", _("WeCom API calls"), "G1",
+             _("Every call to the WeCom API with its answer, latency and retries, and per-API "
+               "counts and latency over the last hour."),
+             "wecom:calls", "wecom.manage"),
     )),
 )
 

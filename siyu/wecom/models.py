@@ -1,6 +1,7 @@
 """WeCom integration state: stored callbacks, API call log, token cache, rate windows, syncs."""
 
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from siyu.core.tenancy import TenantModel
@@ -72,6 +73,9 @@ class AccessToken(TenantModel):
     token = models.TextField()
     expires_at = models.DateTimeField()
     refreshed_at = models.DateTimeField(auto_now=True)
+    # Set by the one process that is fetching a new token (see siyu.wecom.tokens); others wait
+    # for it instead of all calling gettoken at once.
+    refresh_claimed_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -91,10 +95,12 @@ class ApiCall(TenantModel):
     http_status = models.PositiveSmallIntegerField(null=True, blank=True)
     latency_ms = models.PositiveIntegerField(_("latency (ms)"), default=0)
     attempt = models.PositiveSmallIntegerField(default=1)
-    created_at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
+    # When the call was made (rows are written in batches, a moment later).
+    created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["corp", "created_at"], name="wecom_apicall_corp_time")]
         verbose_name = _("WeCom API call")
 
     def __str__(self):
