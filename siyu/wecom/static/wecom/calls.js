@@ -7,6 +7,8 @@
     var el = document.getElementById("chart-api-calls");
     if (!source || !el || !window.echarts) return;
     var data = JSON.parse(source.textContent);
+    // One bar row per API: a short list gets a short chart.
+    el.style.height = Math.max(160, 34 * data.apis.length + 60) + "px";
     var axis = { axisLine: { lineStyle: { color: "#c9cdd4" } }, axisLabel: { color: "#86909c" } };
     var chart = echarts.init(el);
     chart.setOption({
