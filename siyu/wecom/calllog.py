@@ -4,7 +4,8 @@ Calls are appended to a process-wide buffer and written with one ``bulk_create``
 ``SIYU_WECOM_CALL_LOG_FLUSH_ROWS`` rows are waiting or ``SIYU_WECOM_CALL_LOG_FLUSH_SECONDS``
 have passed since the last write — so an isolated call is written at once and a burst costs one
 insert per second. The tail of a burst is written after each job (``task_finished``), after
-each web request (``request_finished``), when a client is closed, and by the next call.
+each web request (``request_finished``), when a client is closed, by the next call, and at
+interpreter exit.
 
 Why buffered, and why on the calling thread (``bench/wecom_calllog.py``): an insert + commit
 per call measured 3.5x (SQLite) and 6.5x (PostgreSQL, fsync off) the cost of the batched insert
@@ -17,12 +18,13 @@ the calling thread has neither problem, and one insert a second is cheap enough 
 
 Trade-offs, deliberately accepted for a debugging log: rows written inside a caller's
 transaction roll back with it (so call WeCom outside ``transaction.atomic()``, which also keeps
-SQLite writers unblocked); a process killed outright, or exiting without closing its client
-and outside a job or request, loses the rows not yet written (the last second's at most).
-There is no flush at interpreter exit: by then the database settings may point somewhere else
-(a test run restores the development database's name after dropping the test database).
+SQLite writers unblocked); a process killed outright loses the rows not yet written (the last
+second's at most). The flush at exit writes only to the database the rows were recorded
+against: a test run has by then dropped its test database and pointed the settings back at the
+development one, where those rows must not land.
 """
 
+import atexit
 import logging
 import os
 import threading
@@ -31,7 +33,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.core.signals import request_finished
-from django.db import DatabaseError, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
 from django.utils import timezone
 from django_tasks.signals import task_finished
 
@@ -64,6 +66,7 @@ class CallLog:
         self._rows: list[CallRecord] = []
         self._last_flush = float("-inf")  # monotonic; the first call is written at once
         self._last_prune = time.monotonic()
+        self._database = None  # where the buffered rows belong (see flush_at_exit)
 
     def record(self, *, corp_id: int, api: str, errcode: int | None, errmsg: str = "",
                http_status: int | None = None, latency_ms: int = 0, attempt: int = 1) -> None:
@@ -71,6 +74,7 @@ class CallLog:
                          max(0, int(latency_ms)), attempt, timezone.now())
         with self._lock:
             self._rows.append(row)
+            self._database = _database_name()
 
     def pending(self) -> int:
         return len(self._rows)
@@ -100,6 +104,14 @@ class CallLog:
             return 0
         self._prune_if_due()
         return written
+
+    def flush_at_exit(self) -> None:
+        if not self._rows or self._database != _database_name():
+            return
+        try:
+            self.flush()
+        except Exception:  # the interpreter is going down; never fail its exit over debug rows
+            logger.exception("Could not write WeCom API call rows at exit.")
 
     def discard(self) -> None:
         with self._lock:
@@ -134,6 +146,10 @@ class CallLog:
         self._rows = []
 
 
+def _database_name():
+    return connections[DEFAULT_DB_ALIAS].settings_dict.get("NAME")
+
+
 def prune_api_calls(*, older_than: timedelta) -> int:
     """Deletes rows older than ``older_than`` in short batches (SQLite has one writer)."""
     cutoff = timezone.now() - older_than
@@ -149,6 +165,7 @@ def prune_api_calls(*, older_than: timedelta) -> int:
 
 call_log = CallLog()
 os.register_at_fork(after_in_child=call_log._after_fork)
+atexit.register(call_log.flush_at_exit)
 
 
 def _flush_after_task(sender, **kwargs):

@@ -109,6 +109,24 @@ def test_prune_deletes_rows_past_the_retention(corp):
     assert not ApiCall.objects.for_corp(corp).filter(pk=old.pk).exists()
 
 
+def test_exit_writes_what_is_left_to_the_database_it_belongs_to(corp, settings):
+    settings.SIYU_WECOM_CALL_LOG_FLUSH_SECONDS = 3600
+    log = CallLog()
+    record(log, corp, 2)
+    log.flush_at_exit()
+    assert ApiCall.objects.for_corp(corp).count() == 2
+
+
+def test_exit_writes_nothing_once_the_database_settings_changed(corp):
+    """After a test run the settings name the development database again."""
+    log = CallLog()
+    record(log, corp, 2)
+    with mock.patch("siyu.wecom.calllog._database_name", return_value="elsewhere.sqlite3"):
+        log.flush_at_exit()
+    assert log.pending() == 2
+    assert ApiCall.objects.for_corp(corp).count() == 0
+
+
 def test_a_forked_child_starts_with_an_empty_buffer(corp):
     log = CallLog()
     record(log, corp, 2)
