@@ -30,6 +30,7 @@ PERMISSIONS = {
     "customers.export": _("Export customers"),
     "tags.view": _("View tags"),
     "tags.manage": _("Manage tag groups and tags"),
+    "groups.view": _("View customer groups"),
     "org.view": _("View employees and departments"),
     "audit.view": _("View the audit log"),
     "jobs.view": _("View background jobs"),
@@ -42,12 +43,12 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.MANAGER: frozenset(
         {
             "customers.view", "customers.create", "customers.edit", "customers.tag",
-            "customers.merge", "customers.export", "tags.view", "org.view",
+            "customers.merge", "customers.export", "tags.view", "org.view", "groups.view",
         }
     ),
     Role.STAFF: frozenset(
         {"customers.view", "customers.create", "customers.edit", "customers.tag", "tags.view",
-         "org.view"}
+         "org.view", "groups.view"}
     ),
 }
 

@@ -41,6 +41,9 @@ SECTIONS: tuple[Section, ...] = (
              _("Tag groups and tags, set by hand or by rules and kept in sync with WeCom corp "
                "tags."),
              "tags:list", "tags.view"),
+        Area("groups", _("Customer groups"), "E2",
+             _("Customer groups with their owners and members, and who joined or left when."),
+             "groups:list", "groups.view"),
     )),
     Section("acquisition", _("Acquisition"), "qrcode", (
         Area("channel-codes", _("Channel live codes"), "B2",

@@ -79,6 +79,15 @@ class FollowRelation(TenantModel):
     deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True)
     deleted_by = models.CharField(_("deleted by"), max_length=16, choices=DeletedBy.choices,
                                   blank=True, default="")
+    # WeCom CreateTime (epoch seconds) of the last add/delete applied: callbacks arrive late,
+    # twice or out of order, and an older one must not undo a newer one.
+    wecom_event_time = models.BigIntegerField(null=True, blank=True)
+    # CreateTime of the latest add event seen, which owns added_at and the channel state even
+    # when a later delete has already ended the relationship here.
+    wecom_added_time = models.BigIntegerField(null=True, blank=True)
+    # Corp tag ids WeCom last reported on this relationship, so a tag removed in WeCom is
+    # unlinked here while tags added in Siyu are left alone.
+    wecom_tag_ids = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-added_at", "-id"]
@@ -122,6 +131,10 @@ class TimelineEvent(TenantModel):
         MERGED = "merged", _("Duplicate merged")
         FOLLOW_ADDED = "follow_added", _("Added an employee")
         FOLLOW_DELETED = "follow_deleted", _("Relationship ended")
+        FOLLOW_EDITED = "follow_edited", _("Remark or tags edited")
+        TRANSFER_FAILED = "transfer_failed", _("Transfer failed")
+        GROUP_JOINED = "group_joined", _("Joined a group")
+        GROUP_QUIT = "group_quit", _("Left a group")
         NOTE = "note", _("Note")
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="timeline")

@@ -56,6 +56,9 @@ class GroupMember(TenantModel):
     state = models.CharField(max_length=30, blank=True, default="")
     quit_at = models.DateTimeField(null=True, blank=True)
     quit_scene = models.PositiveSmallIntegerField(null=True, blank=True)
+    # WeCom CreateTime (epoch seconds) of the last join/quit applied, so late or repeated
+    # callbacks cannot undo a newer change.
+    wecom_event_time = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -65,3 +68,33 @@ class GroupMember(TenantModel):
 
     def __str__(self):
         return self.name or self.userid
+
+
+class GroupMemberEvent(TenantModel):
+    """One join or quit, kept as history (the member row only holds the latest state)."""
+
+    class Kind(models.TextChoices):
+        JOINED = "joined", _("Joined")
+        QUIT = "quit", _("Left")
+
+    group = models.ForeignKey(CustomerGroup, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    userid = models.CharField(max_length=64)
+    member_type = models.PositiveSmallIntegerField(choices=GroupMember.Type.choices)
+    name = models.CharField(max_length=100, blank=True, default="")
+    customer = models.ForeignKey("customers.Customer", on_delete=models.SET_NULL, null=True,
+                                 blank=True, related_name="group_events")
+    scene = models.PositiveSmallIntegerField(null=True, blank=True)
+    occurred_at = models.DateTimeField(_("time"), db_index=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        constraints = [
+            # The same callback applied twice records one entry.
+            models.UniqueConstraint(fields=["group", "userid", "kind", "occurred_at"],
+                                    name="uniq_group_member_event")
+        ]
+        verbose_name = _("group join or quit")
+
+    def __str__(self):
+        return f"{self.userid} {self.kind} {self.occurred_at}"

@@ -45,7 +45,7 @@ def test_each_area_cites_its_requirement():
         "care": "C8", "campaigns": "C9", "pipeline": "D1", "orders": "D2", "products": "D4",
         "statistics": "E1", "churn-alerts": "E3", "transfer": "E4", "chat-archive": "E5",
         "team": "E6", "segments": "A4", "dashboards": "E7", "employees": "F1",
-        "departments": "F1", "audit": "F2", "jobs": "G4",
+        "departments": "F1", "audit": "F2", "jobs": "G4", "groups": "E2",
         "wecom-events": "G1", "wecom-calls": "G1",
     }
     assert all(str(area.summary).endswith(".") for area in all_areas())
