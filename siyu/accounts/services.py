@@ -167,3 +167,25 @@ def employee_upsert(*, corp: Corp, userid: str, name: str, department_wecom_ids=
         employee.main_department = main
         employee.save(update_fields=["main_department"])
     return employee
+
+
+@transaction.atomic
+def employee_resign(*, corp: Corp, employee: Employee, when=None) -> Employee:
+    """Marks an employee who left the enterprise in WeCom. The row and its departments stay:
+    their customers and groups still need to be handed over (resigned transfer)."""
+    if employee.status == Employee.Status.RESIGNED:
+        return employee
+    employee.status = Employee.Status.RESIGNED
+    employee.resigned_at = when or timezone.now()
+    employee.save(update_fields=["status", "resigned_at"])
+    audit_record(corp=corp, actor=None, action="employee.resign", obj=employee,
+                 changes={"status": [Employee.Status.ACTIVE, Employee.Status.RESIGNED]})
+    return employee
+
+
+@transaction.atomic
+def department_delete(*, corp: Corp, department: Department) -> None:
+    """Removes a department WeCom no longer has; members keep their other departments."""
+    audit_record(corp=corp, actor=None, action="department.delete", obj=department,
+                 changes={"name": [department.name, None]})
+    Department.objects.for_corp(corp).filter(pk=department.pk).delete()

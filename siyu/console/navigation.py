@@ -141,6 +141,10 @@ SECTIONS: tuple[Section, ...] = (
              _("Every callback WeCom sent: verified, stored, dispatched to customers, groups and "
                "tags, with failures retried and dispatchable again."),
              "wecom:events", "wecom.manage"),
+        Area("wecom-sync", _("WeCom sync"), "G1",
+             _("Bring departments, employees, customers, tags and groups over from WeCom, send "
+               "tags made in Siyu back, and see what each sync changed."),
+             "wecom:sync", "wecom.manage"),
         Area("wecom-calls", _("WeCom API calls"), "G1",
              _("Every call to the WeCom API with its answer, latency and retries, and per-API "
                "counts and latency over the last hour."),

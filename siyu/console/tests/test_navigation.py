@@ -46,7 +46,7 @@ def test_each_area_cites_its_requirement():
         "statistics": "E1", "churn-alerts": "E3", "transfer": "E4", "chat-archive": "E5",
         "team": "E6", "segments": "A4", "dashboards": "E7", "employees": "F1",
         "departments": "F1", "audit": "F2", "jobs": "G4", "groups": "E2",
-        "wecom-events": "G1", "wecom-calls": "G1",
+        "wecom-events": "G1", "wecom-sync": "G1", "wecom-calls": "G1",
     }
     assert all(str(area.summary).endswith(".") for area in all_areas())
 
