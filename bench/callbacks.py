@@ -148,7 +148,7 @@ class Phase:
     requests: list[tuple[str, bytes]] = field(default_factory=list)  # (query, body)
     latencies_ms: list[float] = field(default_factory=list)
     statuses: dict[int, int] = field(default_factory=dict)
-    errors: int = 0
+    errors: dict[str, int] = field(default_factory=dict)  # transport errors by type
     send_seconds: float = 0.0
 
     @property
@@ -188,14 +188,21 @@ async def drive(phase: Phase, base_url: str, rate: float) -> None:
             try:
                 response = await client.post(f"{phase.path}?{query}", content=body,
                                              headers={"Content-Type": "text/xml"})
-            except httpx.HTTPError:
-                phase.errors += 1
+            except httpx.HTTPError as exc:
+                kind = type(exc).__name__
+                phase.errors[kind] = phase.errors.get(kind, 0) + 1
                 return
             phase.latencies_ms.append((loop.time() - scheduled) * 1000)
             phase.statuses[response.status_code] = phase.statuses.get(response.status_code, 0) + 1
 
         await asyncio.gather(*(one(i, q, b) for i, (q, b) in enumerate(phase.requests)))
         phase.send_seconds = loop.time() - start
+
+
+def describe_errors(errors: dict[str, int]) -> str:
+    total = sum(errors.values())
+    detail = ", ".join(f"{kind} {n}" for kind, n in sorted(errors.items()))
+    return f"{total} ({detail})" if total else "0"
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -269,10 +276,15 @@ def parse_args(argv=None):
     parser.add_argument("--token", default="", help="With --url: its callback token.")
     parser.add_argument("--aes-key", default="", help="With --url: its EncodingAESKey.")
     parser.add_argument("--skip-bare", action="store_true", help="Only the real endpoint.")
+    parser.add_argument("--workers-after-ingress", action="store_true",
+                        help="Start the workers only once the real phase has been sent: "
+                             "ingress without dispatch competing for the database, then the "
+                             "dispatch throughput alone.")
     return parser.parse_args(argv)
 
 
-def run_phases(args, base_url: str, crypto: WeComCrypto, processes: Processes | None) -> int:
+def run_phases(args, base_url: str, crypto: WeComCrypto, processes: Processes | None,
+               start_workers=None) -> int:
     run = secrets.token_hex(3)
     count = max(1, int(args.rate * args.seconds))
     figures: list[tuple[str, object]] = [
@@ -284,6 +296,8 @@ def run_phases(args, base_url: str, crypto: WeComCrypto, processes: Processes | 
     real = Phase("real", f"/wecom/callback/{crypto.receive_id}/")
     prepare(real, crypto, run, count)
     asyncio.run(drive(real, base_url, args.rate))
+    if start_workers is not None:
+        start_workers()
     if processes:
         processes.check_alive()
     counts, waited = wait_for_dispatch(crypto.receive_id, run, real.acked_ok,
@@ -294,13 +308,16 @@ def run_phases(args, base_url: str, crypto: WeComCrypto, processes: Processes | 
         ("sent", count), ("achieved_rate", round(count / real.send_seconds, 1)),
         ("acked_ok", real.acked_ok),
         ("non_200", sum(n for status, n in real.statuses.items() if status != 200)),
-        ("transport_errors", real.errors),
+        ("transport_errors", describe_errors(real.errors)),
         ("ack_p50_ms", round(percentile(real.latencies_ms, 50), 2)),
         ("ack_p99_ms", round(percentile(real.latencies_ms, 99), 2)),
         ("ack_max_ms", round(max(real.latencies_ms, default=float("nan")), 2)),
         ("stored", stored), ("dispatched", dispatched), ("failed", counts.get("failed", 0)),
         ("drain_wait_s", round(waited, 1)),
     ]
+    if start_workers is not None:
+        # The workers started only now: this is the dispatch throughput on its own.
+        figures.append(("dispatch_rate_per_s", round(dispatched / max(waited, 0.001), 1)))
     ok &= stored == real.acked_ok == count and dispatched == stored
 
     if not args.skip_bare:
@@ -363,13 +380,19 @@ def main(argv=None) -> int:
         processes.start("serve", "serve", "--host", "127.0.0.1", "--port", str(port),
                         "--no-migrate", "--workers", str(args.web_workers),
                         "--threads", str(args.web_threads))
-        processes.start("worker", "worker", "--processes", str(args.worker_processes),
-                        "--interval", "0.1")
+
+        def start_workers():
+            processes.start("worker", "worker", "--processes", str(args.worker_processes),
+                            "--interval", "0.1")
+
+        if not args.workers_after_ingress:
+            start_workers()
         base_url = f"http://127.0.0.1:{port}"
         wait_until_up(base_url, crypto, processes)
         setup_django()
         try:
-            return run_phases(args, base_url, crypto, processes)
+            return run_phases(args, base_url, crypto, processes,
+                              start_workers if args.workers_after_ingress else None)
         finally:
             from django.db import connections
 

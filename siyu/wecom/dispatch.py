@@ -114,7 +114,8 @@ def dispatch_event(event_id: int, *, corp_id: int | None = None) -> str | None:
         logger.debug("WeCom event %s: nothing to dispatch (done or claimed elsewhere).",
                      event_id)
         return None
-    event = events.select_related("corp").get(pk=event_id)
+    # The corp (and the decryption of its secrets) is loaded only for events with a handler.
+    event = events.get(pk=event_id)
     mine = events.filter(pk=event_id, status=Status.DISPATCHING, claimed_at=claimed_at)
     handler = handler_for(event.event, event.change_type)
     if handler is None:

@@ -91,11 +91,15 @@ def callback_receive(*, corp, msg_signature: str, timestamp: str, nonce: str,
     ts = check_timestamp(timestamp)
     raw_xml = crypto.decrypt_message(msg_signature, timestamp, nonce, body, max_bytes=max_bytes)
     payload = parse_event(raw_xml)
-    with transaction.atomic():
-        _claim_nonce(corp, nonce, ts, msg_signature.lower())
-        received = _store_event(corp, raw_xml, payload)
-        if received.created:
-            transaction.on_commit(lambda: _enqueue_dispatch(received.event))
+    # No transaction around the two inserts: each commits on its own, so on SQLite the
+    # database-wide write lock is held for one short statement at a time. Nothing needs them
+    # together: a crash between them leaves a nonce whose byte-identical re-delivery (WeCom's
+    # retry) is still accepted, and the event insert is what deduplicates.
+    _claim_nonce(corp, nonce, ts, msg_signature.lower())
+    received = _store_event(corp, raw_xml, payload)
+    if received.created:
+        # Runs at once after the insert's commit (or when an enclosing transaction commits).
+        transaction.on_commit(lambda: _enqueue_dispatch(received.event))
     return received
 
 

@@ -86,10 +86,12 @@ def sweep(*, now=None, inline: bool = False, limit: int = BATCH) -> SweepResult:
             _dispatch_inline(pk, corp_id)
         else:
             dispatch_wecom_event.enqueue(event_id=pk, corp_id=corp_id)
-    window = int(settings.SIYU_WECOM_CALLBACK_WINDOW_SECONDS)
-    # A nonce only matters while its timestamp is inside the window; older ones are stale.
+    window = timedelta(seconds=settings.SIYU_WECOM_CALLBACK_WINDOW_SECONDS)
+    # A callback is accepted only if its timestamp is within the window of its arrival, and a
+    # replay only until that timestamp leaves the window: two windows after arrival (seen_at,
+    # which is indexed) its nonce can no longer be used.
     result.nonces_pruned, _ = CallbackNonce.objects.unscoped().filter(
-        timestamp__lt=int(now.timestamp()) - window).delete()
+        seen_at__lt=now - 2 * window).delete()
     if result.redriven:
         logger.warning("WeCom sweeper re-drove %d callback(s): %s", len(result.redriven),
                        result.redriven[:20])

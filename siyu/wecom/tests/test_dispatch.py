@@ -339,13 +339,13 @@ def test_sweeper_takes_over_events_of_a_worker_that_died_mid_dispatch(world, rec
     assert reload(busy).status == Status.DISPATCHING
 
 
-def test_sweeper_forgets_nonces_outside_the_window(world, settings):
+def test_sweeper_forgets_nonces_that_can_no_longer_be_replayed(world, settings):
     settings.SIYU_WECOM_CALLBACK_WINDOW_SECONDS = 300
     now = timezone.now()
-    CallbackNonce.objects.create(corp=world.corp, nonce="old",
-                                 timestamp=int(now.timestamp()) - 301)
-    CallbackNonce.objects.create(corp=world.corp, nonce="fresh",
-                                 timestamp=int(now.timestamp()) - 10)
+    for nonce, age in (("old", 601), ("fresh", 599)):
+        CallbackNonce.objects.create(corp=world.corp, nonce=nonce, timestamp=0)
+        CallbackNonce.objects.for_corp(world.corp).filter(nonce=nonce).update(
+            seen_at=now - timedelta(seconds=age))
     assert sweep(now=now).nonces_pruned == 1
     assert list(CallbackNonce.objects.for_corp(world.corp).values_list("nonce", flat=True)) == \
         ["fresh"]
