@@ -39,7 +39,7 @@ class ProgressLine:
             self.stage = stage
         done, total = entry.get("done", 0), entry.get("total", 0)
         filled = BAR_WIDTH if not total else min(BAR_WIDTH, BAR_WIDTH * done // total)
-        items = f" · {entry['items']} customers" if "items" in entry else ""
+        items = f" · {entry['items']} customer records" if "items" in entry else ""
         self.last = (f"{STAGE_LABELS.get(stage, stage):<27} [{'#' * filled}"
                      f"{'.' * (BAR_WIDTH - filled)}] {done}/{total}{items}")
         if self.interactive:

@@ -11,7 +11,6 @@ from django.utils import timezone
 from siyu.wecom.models import SyncRun
 
 EXAMPLES_PER_ACTION = 3
-ACTIONS = ("created", "updated", "deleted")
 
 
 @dataclass
