@@ -154,13 +154,22 @@ def group_dismiss(*, corp, chat_id: str, event_time: int) -> CustomerGroup:
 
 
 def group_members_link_customer(*, corp, customer) -> int:
-    """Links this customer's memberships that were recorded before the customer was known."""
+    """Links this customer's memberships that were recorded before the customer was known,
+    and gives each join and quit recorded then its timeline entry: a join callback handled
+    before the customer's add must leave the same history as one handled after it."""
     if not customer.external_userid:
         return 0
     linked = GroupMember.objects.for_corp(corp).filter(
         userid=customer.external_userid, customer__isnull=True).update(customer=customer)
-    GroupMemberEvent.objects.for_corp(corp).filter(
-        userid=customer.external_userid, customer__isnull=True).update(customer=customer)
+    unlinked = (GroupMemberEvent.objects.for_corp(corp).select_related("group")
+                .filter(userid=customer.external_userid, customer__isnull=True))
+    for event in unlinked:
+        with transaction.atomic():
+            # Conditional: of two handlers linking the same customer, one writes the entry.
+            if GroupMemberEvent.objects.for_corp(corp).filter(
+                    pk=event.pk, customer__isnull=True).update(customer=customer):
+                _member_timeline(corp, event.group, customer, event.kind, event.occurred_at,
+                                 event.scene)
     return linked
 
 
@@ -266,8 +275,11 @@ def _history(corp, group, row, kind, event_time, scene) -> None:
                 scene=scene, occurred_at=when)
     except IntegrityError:
         return  # already recorded: the same callback again
-    if row.customer is None:
-        return
+    if row.customer is not None:  # else the entry comes when the customer is linked
+        _member_timeline(corp, group, row.customer, kind, when, scene)
+
+
+def _member_timeline(corp, group, customer, kind, when, scene) -> None:
     label = group.name or group.chat_id
     if kind == GroupMemberEvent.Kind.JOINED:
         timeline_kind, summary = TimelineEvent.Kind.GROUP_JOINED, _("Joined group %(g)s")
@@ -275,7 +287,7 @@ def _history(corp, group, row, kind, event_time, scene) -> None:
         timeline_kind, summary = TimelineEvent.Kind.GROUP_QUIT, _("Removed from group %(g)s")
     else:
         timeline_kind, summary = TimelineEvent.Kind.GROUP_QUIT, _("Left group %(g)s")
-    timeline_add(corp=corp, customer=row.customer, kind=timeline_kind, occurred_at=when,
+    timeline_add(corp=corp, customer=customer, kind=timeline_kind, occurred_at=when,
                  summary=summary % {"g": label},
                  data={"chat_id": group.chat_id, "group": label, "scene": scene})
 

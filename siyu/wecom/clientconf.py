@@ -11,6 +11,8 @@ SIYU_WECOM_RATE_LIMITS             {api: (per_minute, per_hour)} overriding rate
 SIYU_WECOM_RATE_HEADROOM           fraction of each limit the limiter hands out; default 0.9,
                                    because our clock-aligned windows and WeCom's may be skewed
 SIYU_WECOM_RATE_LEASE              calls a process reserves per database round trip; default 100
+SIYU_WECOM_MINUTE_BLOCK_SECONDS    how long a 45009 blocks an API; default 60, as WeCom does
+SIYU_WECOM_HOUR_BLOCK_SECONDS      the same when the hour limit was hit; default 3600, as WeCom
 SIYU_WECOM_CALL_LOG_FLUSH_ROWS     buffered API-call rows that trigger a write; default 200
 SIYU_WECOM_CALL_LOG_FLUSH_SECONDS  age of the oldest buffered row that triggers a write; default 1
 SIYU_WECOM_CALL_LOG_DAYS           days API-call rows are kept; default 7
@@ -26,6 +28,8 @@ DEFAULTS = {
     "SIYU_WECOM_RATE_LIMITS": {},
     "SIYU_WECOM_RATE_HEADROOM": 0.9,
     "SIYU_WECOM_RATE_LEASE": 100,
+    "SIYU_WECOM_MINUTE_BLOCK_SECONDS": 60.0,
+    "SIYU_WECOM_HOUR_BLOCK_SECONDS": 3600.0,
     "SIYU_WECOM_CALL_LOG_FLUSH_ROWS": 200,
     "SIYU_WECOM_CALL_LOG_FLUSH_SECONDS": 1.0,
     "SIYU_WECOM_CALL_LOG_DAYS": 7,

@@ -50,8 +50,6 @@ DEFAULT_LIMITS: dict[str, tuple[int | None, int | None]] = {
     "get_jsapi_ticket": (10_000, 400),
     "ticket/get": (10_000, 400),
 }
-MINUTE_BLOCK = timedelta(seconds=60)
-HOUR_BLOCK = timedelta(minutes=60)
 # A 45009 this soon after a minute block ended means the hour limit was hit.
 ESCALATE_WITHIN = timedelta(minutes=2)
 # A lease that lost this many compare-and-set races in a row gives up for now (waits a moment).
@@ -73,6 +71,14 @@ def limit_for(api: str) -> Limit:
         or DEFAULT_LIMITS["*"]
     headroom = float(conf("SIYU_WECOM_RATE_HEADROOM"))
     return Limit(*(None if n is None else max(1, int(n * headroom)) for n in pair))
+
+
+def block_length(kind: str) -> timedelta:
+    """How long a 45009 blocks an API: WeCom's 60 s for the minute limit, 60 min for the hour
+    limit. Settings only so that tests against the simulator (whose block window is
+    configurable) need not wait a real minute."""
+    name = "SIYU_WECOM_HOUR_BLOCK_SECONDS" if kind == "hour" else "SIYU_WECOM_MINUTE_BLOCK_SECONDS"
+    return timedelta(seconds=float(conf(name)))
 
 
 def minute_start(moment: datetime) -> datetime:
@@ -149,7 +155,7 @@ class RateLimiter:
         with self._lock:
             state = self._state.setdefault(key, _Local())
             if lease.blocked_until:
-                kind = "hour" if lease.blocked_until - now > MINUTE_BLOCK else "minute"
+                kind = "hour" if lease.blocked_until - now > block_length("minute") else "minute"
                 state.blocked_until, state.remaining = lease.blocked_until, 0
                 state.last_block = (kind, lease.blocked_until)
             if not lease.granted:
@@ -173,7 +179,7 @@ class RateLimiter:
             if (kind == "minute" and state.last_block and state.last_block[0] == "minute"
                     and timedelta(0) <= now - state.last_block[1] < ESCALATE_WITHIN):
                 kind = "hour"
-            until = now + (HOUR_BLOCK if kind == "hour" else MINUTE_BLOCK)
+            until = now + block_length(kind)
             state.blocked_until, state.remaining, state.last_block = until, 0, (kind, until)
         start = hour_start(now) if kind == "hour" else minute_start(now)
         with transaction.atomic():

@@ -82,6 +82,25 @@ def test_customer_known_later_gets_their_memberships(world):
     assert group.member_count == 1
 
 
+def test_joins_and_quits_before_the_customer_was_known_reach_their_timeline_once(world):
+    # A join and a quit callback handled before the customer's add callback (out of order).
+    group = group_upsert_from_wecom(corp=world.corp, chat=chat([]))
+    group_members_joined(corp=world.corp, group=group, userids=["wmLATE"], event_time=T0 + 5,
+                         join_scene="3")
+    group_members_quit(corp=world.corp, group=group, userids=["wmLATE"], event_time=T0 + 9,
+                       quit_scene="1")
+    customer = world.customers["B1"]
+    customer.external_userid = "wmLATE"
+    customer.save()
+    entries = TimelineEvent.objects.for_corp(world.corp).filter(customer=customer,
+                                                                kind__startswith="group_")
+    assert not entries.exists()
+    for _ in range(2):  # linked again by the customer's next callback: nothing new
+        group_members_link_customer(corp=world.corp, customer=customer)
+    assert sorted((e.kind, e.occurred_at.timestamp(), e.data["scene"]) for e in entries) == [
+        ("group_joined", T0 + 5, 3), ("group_quit", T0 + 9, 1)]
+
+
 def test_a_dismissed_group_stays_dismissed(world):
     group_upsert_from_wecom(corp=world.corp, chat=chat([]))
     group_dismiss(corp=world.corp, chat_id="wrSVC", event_time=T0 + 50)

@@ -149,6 +149,20 @@ def test_hour_limit_blocks_for_an_hour(corp, clock):
     assert block.window == "hour"
 
 
+def test_block_lengths_are_settings(corp, clock, settings):
+    # End-to-end tests against the simulator use its short block window instead of WeCom's.
+    settings.SIYU_WECOM_MINUTE_BLOCK_SECONDS = 1.5
+    settings.SIYU_WECOM_HOUR_BLOCK_SECONDS = 4
+    limiter = RateLimiter()
+    until = limiter.block(corp.pk, API, "freq")
+    assert until - timezone.now() == timedelta(seconds=1.5)
+    assert 1.4 < take(limiter, corp) <= 1.6
+    clock.shift(2)
+    assert take(limiter, corp) == 0
+    # Blocked again right after the last block ended: the hour limit, with its own length.
+    assert limiter.block(corp.pk, API, "freq") - timezone.now() == timedelta(seconds=4)
+
+
 def test_a_45009_from_a_call_in_flight_does_not_extend_the_block(corp, clock):
     limiter = RateLimiter()
     until = limiter.block(corp.pk, API, "freq")
