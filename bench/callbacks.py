@@ -55,6 +55,8 @@ sys.path.insert(0, str(ROOT))
 from siyu.wecom.crypto import WeComCrypto  # noqa: E402 (after the path set-up)
 
 BENCH_CORP_ID = "wwbenchcallbacks"
+RETRYABLE_TRANSPORT = (httpx.ReadError, httpx.RemoteProtocolError, httpx.WriteError,
+                       httpx.ConnectError)
 CHANGE_TYPE = "bench_noop"
 
 
@@ -149,6 +151,7 @@ class Phase:
     latencies_ms: list[float] = field(default_factory=list)
     statuses: dict[int, int] = field(default_factory=dict)
     errors: dict[str, int] = field(default_factory=dict)  # transport errors by type
+    resent: int = 0
     send_seconds: float = 0.0
 
     @property
@@ -185,11 +188,21 @@ async def drive(phase: Phase, base_url: str, rate: float) -> None:
         async def one(i: int, query: str, body: bytes) -> None:
             scheduled = start + i / rate
             await asyncio.sleep(max(0.0, scheduled - loop.time()))
-            try:
-                response = await client.post(f"{phase.path}?{query}", content=body,
-                                             headers={"Content-Type": "text/xml"})
-            except httpx.HTTPError as exc:
-                kind = type(exc).__name__
+            for attempt in (1, 2):
+                try:
+                    response = await client.post(f"{phase.path}?{query}", content=body,
+                                                 headers={"Content-Type": "text/xml"})
+                    break
+                except RETRYABLE_TRANSPORT as exc:
+                    # A kept-alive connection the server closed meanwhile: send again, as
+                    # WeCom re-sends (a duplicate is harmless).
+                    if attempt == 1:
+                        phase.resent += 1
+                        continue
+                    error = exc
+                except httpx.HTTPError as exc:
+                    error = exc
+                kind = type(error).__name__
                 phase.errors[kind] = phase.errors.get(kind, 0) + 1
                 return
             phase.latencies_ms.append((loop.time() - scheduled) * 1000)
@@ -276,6 +289,8 @@ def parse_args(argv=None):
     parser.add_argument("--token", default="", help="With --url: its callback token.")
     parser.add_argument("--aes-key", default="", help="With --url: its EncodingAESKey.")
     parser.add_argument("--skip-bare", action="store_true", help="Only the real endpoint.")
+    parser.add_argument("--keep-var-dir", action="store_true",
+                        help="Keep the temporary var dir (server and worker logs, SQLite file).")
     parser.add_argument("--workers-after-ingress", action="store_true",
                         help="Start the workers only once the real phase has been sent: "
                              "ingress without dispatch competing for the database, then the "
@@ -308,7 +323,7 @@ def run_phases(args, base_url: str, crypto: WeComCrypto, processes: Processes | 
         ("sent", count), ("achieved_rate", round(count / real.send_seconds, 1)),
         ("acked_ok", real.acked_ok),
         ("non_200", sum(n for status, n in real.statuses.items() if status != 200)),
-        ("transport_errors", describe_errors(real.errors)),
+        ("transport_errors", describe_errors(real.errors)), ("resent", real.resent),
         ("ack_p50_ms", round(percentile(real.latencies_ms, 50), 2)),
         ("ack_p99_ms", round(percentile(real.latencies_ms, 99), 2)),
         ("ack_max_ms", round(max(real.latencies_ms, default=float("nan")), 2)),
@@ -332,6 +347,8 @@ def run_phases(args, base_url: str, crypto: WeComCrypto, processes: Processes | 
             bare_p99 = percentile(bare.latencies_ms, 99)
             figures += [
                 ("bare_sent", count), ("bare_acked_ok", bare.acked_ok),
+                ("bare_transport_errors", describe_errors(bare.errors)),
+                ("bare_resent", bare.resent),
                 ("bare_ack_p50_ms", round(bare_p50, 2)),
                 ("bare_ack_p99_ms", round(bare_p99, 2)),
                 ("bare_stored", bare_stored(crypto.receive_id, run)),
@@ -360,7 +377,11 @@ def main(argv=None) -> int:
     aes_key = base64.b64encode(os.urandom(32)).decode()[:43]
     crypto = WeComCrypto(token, aes_key, BENCH_CORP_ID)
     with contextlib.ExitStack() as stack:
-        var_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="siyu-bench-")))
+        if args.keep_var_dir:
+            var_dir = Path(tempfile.mkdtemp(prefix="siyu-bench-"))
+            print(f"var_dir: {var_dir}", flush=True)
+        else:
+            var_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="siyu-bench-")))
         env = {**os.environ, "SIYU_VAR_DIR": str(var_dir), "SIYU_BENCH_BARE_ENDPOINT": "1",
                "SIYU_LOG_LEVEL": "WARNING", "SIYU_ACCESS_LOG": "/dev/null",
                "DJANGO_SETTINGS_MODULE": "siyu.settings"}
@@ -383,7 +404,7 @@ def main(argv=None) -> int:
 
         def start_workers():
             processes.start("worker", "worker", "--processes", str(args.worker_processes),
-                            "--interval", "0.1")
+                            "--interval", "0.1", "--verbosity", "0")
 
         if not args.workers_after_ingress:
             start_workers()

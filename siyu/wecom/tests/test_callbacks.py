@@ -155,6 +155,18 @@ def test_wecom_retry_with_a_fresh_nonce_is_200_and_not_doubled(
     assert dispatch_jobs().count() == 1
 
 
+@pytest.mark.django_db(transaction=True)
+def test_redelivery_and_replay_in_autocommit_mode_as_in_production(client):
+    # The other tests run inside a transaction (savepoints); production inserts in autocommit.
+    corp = CorpFactory()
+    query, body = signed_request(corp, contact_xml(corp.corp_id), nonce="5150")
+    assert post_raw(client, corp.corp_id, query, body).status_code == 200
+    assert post_raw(client, corp.corp_id, query, body).status_code == 200
+    other = contact_xml(corp.corp_id, external_userid="wmOTHER")
+    assert post_callback(client, corp, other, nonce="5150").status_code == 403
+    assert events_of(corp).count() == 1 and dispatch_jobs().count() == 1
+
+
 def test_reused_nonce_with_another_message_is_a_replay(client, world, caplog):
     assert post_callback(client, world.corp, contact_xml(world.corp.corp_id),
                          nonce="4242").status_code == 200
@@ -428,6 +440,8 @@ def test_bench_bare_view_verifies_decrypts_and_inserts(world, rf, settings):
     query, body = signed_request(world.corp, contact_xml(world.corp.corp_id))
     request = rf.generic("POST", f"/wecom/bench-bare/x/?{query}", body, content_type="text/xml")
     assert bench_bare_view(request, world.corp.corp_id).status_code == 200
+    again = rf.generic("POST", f"/wecom/bench-bare/x/?{query}", body, content_type="text/xml")
+    assert bench_bare_view(again, world.corp.corp_id).status_code == 200  # a re-send
     event = events_of(world.corp).get()
     assert event.status == WeComEvent.Status.IGNORED and "wmEXT001" in event.raw_xml
     bad = rf.generic("POST", "/x/?msg_signature=0&timestamp=1&nonce=2", body,
