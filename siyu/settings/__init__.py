@@ -183,8 +183,11 @@ SIYU_WECOM_CALLBACK_MAX_BYTES = int(os.environ.get("SIYU_WECOM_CALLBACK_MAX_BYTE
 SIYU_WECOM_SWEEP_EVERY_SECONDS = int(os.environ.get("SIYU_WECOM_SWEEP_EVERY_SECONDS", "15"))
 SIYU_WECOM_SWEEP_STORED_AFTER_SECONDS = int(
     os.environ.get("SIYU_WECOM_SWEEP_STORED_AFTER_SECONDS", "30"))
+# A dispatch claim older than this is presumed dead (its worker died) and the sweeper takes it
+# over. Short, so a killed worker delays an event by about a minute and a half, not minutes;
+# handlers are idempotent, so taking over a slow but live dispatch is harmless.
 SIYU_WECOM_DISPATCH_LEASE_SECONDS = int(os.environ.get("SIYU_WECOM_DISPATCH_LEASE_SECONDS",
-                                                       "300"))
+                                                       "90"))
 SIYU_WECOM_DISPATCH_MAX_ATTEMPTS = int(os.environ.get("SIYU_WECOM_DISPATCH_MAX_ATTEMPTS", "8"))
 # bench/callbacks.py only: /wecom/bench-bare/<corp_id>/ (verify, decrypt, insert; nothing else).
 SIYU_BENCH_BARE_ENDPOINT = env_bool("SIYU_BENCH_BARE_ENDPOINT", False)
