@@ -108,8 +108,12 @@ class Command(BaseCommand):
 
     def _configure_logging(self, verbosity: int) -> None:
         level = {0: logging.CRITICAL, 1: logging.INFO}.get(verbosity, logging.DEBUG)
-        for name in ("siyu.jobs", "django_tasks_db", TASKS_LOGGER):
+        # A line per task started and finished drowns the terminal at live-callback rates;
+        # failures are logged at ERROR and still show. -v 2 shows every task.
+        task_level = {0: logging.CRITICAL, 1: logging.WARNING}.get(verbosity, logging.DEBUG)
+        for name, name_level in (("siyu.jobs", level), ("django_tasks_db", level),
+                                 (TASKS_LOGGER, task_level)):
             logger = logging.getLogger(name)
-            logger.setLevel(level)
+            logger.setLevel(name_level)
             if not logger.hasHandlers():
                 logger.addHandler(logging.StreamHandler(self.stderr))
