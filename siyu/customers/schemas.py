@@ -62,7 +62,7 @@ class CustomerQuery(Schema):
 
 
 class CustomerListQuery(CustomerQuery, PageQuery):
-    pass
+    """The list's filters plus cursor paging (export takes the filters alone)."""
 
 
 class CustomerExportQuery(CustomerQuery):

@@ -8,6 +8,7 @@ own defaults. A few documented hard limits are checked before calling, raising V
 request that cannot succeed costs no call.
 """
 
+import abc
 from collections.abc import Iterable, Sequence
 
 ATTACHMENTS_MAX = 9
@@ -35,12 +36,13 @@ def _check_max(name: str, values: Sequence | None, limit: int) -> None:
         raise ValueError(f"{name} has {len(values)} items; WeCom allows at most {limit} per call.")
 
 
-class WeComMethods:
+class WeComMethods(abc.ABC):
     """Mixed into the async and the sync client, which provide ``_request``."""
 
+    @abc.abstractmethod
     def _request(self, method: str, api: str, params: dict | None = None,
                  body: dict | None = None):
-        raise NotImplementedError
+        """Performs one call (sync, or returning an awaitable in the async client)."""
 
     def _get(self, api: str, **params):
         return self._request("GET", api, _clean(params))
