@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "siyu.customers",
     "siyu.groups",
     "siyu.wecom",
+    "siyu.acquisition",
     "siyu.console",
 ]
 

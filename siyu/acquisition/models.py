@@ -1,0 +1,117 @@
+"""Channel live codes (B2): a WeCom contact way with a ``state`` that identifies the code,
+the employees (or departments) behind it, their duty hours, and the counters that drive
+round-robin rotation and daily caps."""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from siyu.core.tenancy import TenantModel
+
+STATE_MAX = 30  # WeCom's limit for a contact way's state
+
+
+class LiveCode(TenantModel):
+    class Mode(models.TextChoices):
+        RANDOM = "random", _("Random")
+        ROUND_ROBIN = "round_robin", _("Round robin")
+        TIME_SLOT = "time_slot", _("By time slot")
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        DISABLED = "disabled", _("Disabled")
+
+    name = models.CharField(_("name"), max_length=64)
+    state = models.CharField(_("state"), max_length=STATE_MAX)
+    mode = models.CharField(_("assignment mode"), max_length=16, choices=Mode.choices,
+                            default=Mode.RANDOM)
+    skip_verify = models.BooleanField(_("add without verification"), default=True)
+    tags = models.ManyToManyField("tags.Tag", blank=True, related_name="+",
+                                  verbose_name=_("tags to apply"))
+    welcome_text = models.TextField(_("welcome text"), blank=True, default="")
+    welcome_attachments = models.JSONField(_("welcome attachments"), default=list, blank=True)
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices,
+                              default=Status.ACTIVE, db_index=True)
+    # Filled once WeCom accepted the contact way.
+    wecom_config_id = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    qr_code = models.URLField(_("QR code"), max_length=500, blank=True, default="")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                   null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["corp", "state"], name="uniq_live_code_state"),
+        ]
+        verbose_name = _("channel live code")
+
+    def __str__(self):
+        return self.name
+
+
+class LiveCodeMember(TenantModel):
+    """One employee, or one department (expanded to its active employees when assigning)."""
+
+    live_code = models.ForeignKey(LiveCode, on_delete=models.CASCADE, related_name="members")
+    employee = models.ForeignKey("accounts.Employee", on_delete=models.CASCADE, null=True,
+                                 blank=True, related_name="+", verbose_name=_("employee"))
+    department = models.ForeignKey("accounts.Department", on_delete=models.CASCADE, null=True,
+                                   blank=True, related_name="+", verbose_name=_("department"))
+    # None: no cap.
+    daily_cap = models.PositiveIntegerField(_("daily cap"), null=True, blank=True)
+    is_backup = models.BooleanField(_("backup"), default=False)
+    order = models.IntegerField(_("order"), default=0)
+
+    class Meta:
+        ordering = ["order", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(employee__isnull=False, department__isnull=True)
+                           | models.Q(employee__isnull=True, department__isnull=False)),
+                name="live_code_member_employee_xor_department",
+            ),
+        ]
+
+
+class LiveCodeTimeSlot(TenantModel):
+    """When a member is on duty (mode "time_slot"). ``end <= start`` means the slot crosses
+    midnight into the next day, so Fri 22:00–02:00 covers Saturday 01:00."""
+
+    member = models.ForeignKey(LiveCodeMember, on_delete=models.CASCADE,
+                               related_name="time_slots")
+    # Python weekdays, Monday = 0, in China time.
+    weekdays = models.JSONField(_("weekdays"), default=list)
+    start_time = models.TimeField(_("start"))
+    end_time = models.TimeField(_("end"))
+
+    class Meta:
+        ordering = ["id"]
+
+
+class LiveCodeRotation(TenantModel):
+    """Round-robin position: bumped with a conditional UPDATE so processes never skip or
+    repeat a turn."""
+
+    live_code = models.OneToOneField(LiveCode, on_delete=models.CASCADE,
+                                     related_name="rotation")
+    position = models.PositiveBigIntegerField(default=0)
+
+
+class LiveCodeDailyCount(TenantModel):
+    """Customers assigned to one employee through one code on one China (Asia/Shanghai) day."""
+
+    live_code = models.ForeignKey(LiveCode, on_delete=models.CASCADE,
+                                  related_name="daily_counts")
+    employee = models.ForeignKey("accounts.Employee", on_delete=models.CASCADE,
+                                 related_name="+")
+    day = models.DateField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["live_code", "employee", "day"],
+                                    name="uniq_live_code_daily_count"),
+        ]
