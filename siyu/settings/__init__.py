@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "siyu.groups",
     "siyu.wecom",
     "siyu.acquisition",
+    "siyu.engagement",
     "siyu.console",
 ]
 

@@ -2,8 +2,9 @@
 
 Each handler reads WeCom's current view of the customer (externalcontact/get) and hands it,
 with the callback's CreateTime, to the customer services, which decide by time what the
-callback may still change (see customers.services). The WelcomeCode of an add stays on the
-stored event; sending welcome messages belongs to the engagement features, not here.
+callback may still change (see customers.services). An add's welcome message is sent by
+engagement (welcome_send) right after the customer upsert, before slower work, because
+WeCom accepts its WelcomeCode for 20 seconds only.
 """
 
 from siyu.customers.models import FollowRelation
@@ -13,6 +14,7 @@ from siyu.customers.services import (
     employee_for_wecom_userid,
     follow_end_from_wecom,
 )
+from siyu.engagement.services import welcome_send
 from siyu.groups.services import group_members_link_customer
 from siyu.tags.services import corp_tags_apply, wecom_tag_ids_unknown
 from siyu.wecom.dispatch import handles
@@ -48,7 +50,7 @@ def _known_tags(corp, follow: dict) -> None:
                         whole_groups=False)
 
 
-def _reported(corp, payload: dict, change: str) -> None:
+def _reported(corp, payload: dict, change: str, event=None) -> None:
     userid, external_userid = common.required(payload, "UserID", "ExternalUserID")
     contact, follows = _wecom_view(corp, external_userid)
     follow = next((f for f in follows if f.get("userid") == userid), None)
@@ -57,6 +59,8 @@ def _reported(corp, payload: dict, change: str) -> None:
     customer, _relation = customer_upsert_from_wecom(
         corp=corp, contact=contact, follow=follow, userid=userid, change=change,
         event_time=common.event_time(payload), event_state=str(payload.get("State") or ""))
+    if event is not None:
+        welcome_send(corp, event.pk)
     group_members_link_customer(corp=corp, customer=customer)
 
 
@@ -72,7 +76,7 @@ def _customer(corp, payload: dict):
 
 @handles(EVENT, "add_external_contact")
 def on_add_external_contact(corp, payload: dict, event) -> None:
-    _reported(corp, payload, "add")
+    _reported(corp, payload, "add", event=event)
 
 
 @handles(EVENT, "add_half_external_contact")

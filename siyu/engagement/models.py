@@ -1,0 +1,89 @@
+"""Welcome messages: the defaults per employee or department, and every attempt to send one.
+
+A live code's own welcome overrides these defaults (the caller passes it in); see
+``selectors.welcome_for`` for the precedence.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from siyu.core.tenancy import TenantModel
+
+
+class WelcomeTemplate(TenantModel):
+    """The default welcome of one employee or one department (exactly one of the two)."""
+
+    employee = models.OneToOneField(
+        "accounts.Employee", on_delete=models.CASCADE, null=True, blank=True,
+        related_name="welcome_template", verbose_name=_("employee"))
+    department = models.OneToOneField(
+        "accounts.Department", on_delete=models.CASCADE, null=True, blank=True,
+        related_name="welcome_template", verbose_name=_("department"))
+    text = models.TextField(_("text"), blank=True, default="")
+    attachments = models.JSONField(_("attachments"), default=list, blank=True)
+    enabled = models.BooleanField(_("enabled"), default=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+", verbose_name=_("updated by"))
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(employee__isnull=False, department__isnull=True)
+                           | Q(employee__isnull=True, department__isnull=False)),
+                name="welcome_template_one_scope"),
+        ]
+        verbose_name = _("welcome template")
+
+    def __str__(self):
+        return str(self.employee or self.department)
+
+
+class WelcomeDelivery(TenantModel):
+    """One add event's welcome: sent, failed or skipped, and why. Unique per event, so a
+    duplicate or re-dispatched callback never sends twice."""
+
+    class Status(models.TextChoices):
+        # Claimed and being sent; stays so if the worker died mid-call (never re-sent: the
+        # WelcomeCode is single-use and short-lived).
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+        SKIPPED = "skipped", _("Skipped")
+
+    class Source(models.TextChoices):
+        LIVE_CODE = "live_code", _("Live code")
+        EMPLOYEE = "employee", _("Employee")
+        DEPARTMENT = "department", _("Department")
+        NONE = "", _("None")
+
+    dedupe_key = models.CharField(_("event key"), max_length=255)
+    event_id = models.BigIntegerField(_("WeCom callback id"), null=True, blank=True)
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+", verbose_name=_("customer"))
+    employee = models.ForeignKey(
+        "accounts.Employee", on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+", verbose_name=_("employee"))
+    source = models.CharField(_("source"), max_length=16, choices=Source.choices,
+                              blank=True, default="")
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices)
+    reason = models.CharField(_("reason"), max_length=255, blank=True, default="")
+    errcode = models.IntegerField(_("WeCom errcode"), null=True, blank=True)
+    event_time = models.DateTimeField(_("event time"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    latency_ms = models.PositiveIntegerField(_("latency (ms)"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["corp", "dedupe_key"], name="uniq_welcome_delivery")
+        ]
+        verbose_name = _("welcome delivery")
+
+    def __str__(self):
+        return f"{self.dedupe_key}: {self.status}"
