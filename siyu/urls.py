@@ -9,6 +9,7 @@ urlpatterns = [
     path("org/", include("siyu.accounts.urls")),
     path("groups/", include("siyu.groups.urls")),
     path("wecom/", include("siyu.wecom.urls")),
+    path("engagement/", include("siyu.engagement.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("siyu.console.urls")),
 ]

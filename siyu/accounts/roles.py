@@ -36,6 +36,7 @@ PERMISSIONS = {
     "jobs.view": _("View background jobs"),
     "users.manage": _("Manage console users and API tokens"),
     "wecom.manage": _("Manage the WeCom integration: callbacks, API calls and syncs"),
+    "engagement.manage": _("Manage default welcome messages"),
     "acquisition.manage": _("Manage channel live codes"),
 }
 
@@ -45,6 +46,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         {
             "customers.view", "customers.create", "customers.edit", "customers.tag",
             "customers.merge", "customers.export", "tags.view", "org.view", "groups.view",
+            "engagement.manage",
             "acquisition.manage",
         }
     ),

@@ -67,7 +67,8 @@ SECTIONS: tuple[Section, ...] = (
     Section("engagement", _("Engagement"), "megaphone", (
         Area("welcome", _("Welcome messages"), "C1",
              _("Welcome messages with attachments per employee, department or channel code, "
-               "sent within the 20 seconds WeCom allows after a customer is added.")),
+               "sent within the 20 seconds WeCom allows after a customer is added."),
+             "engagement:welcome", "engagement.manage"),
         Area("sop", _("SOP"), "C2",
              _("Rules that schedule content for customers and groups (day 0, day 3, day 7 after "
                "adding, or when a tag is set) and remind employees to send it, with completion "

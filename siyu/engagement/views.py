@@ -1,0 +1,120 @@
+"""Console page for default welcome messages (C1): one per employee or department, edited
+with a live preview; the latest deliveries show what was sent, and why one was not."""
+
+import json
+
+from django.shortcuts import redirect
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from siyu.accounts.selectors import department_tree_for, employee_get_for, employees_for
+from siyu.console.access import console_view, render_page
+from siyu.core.errors import NotFound, ValidationFailed
+from siyu.engagement.selectors import deliveries_for, templates_for
+from siyu.engagement.services import welcome_template_save
+from siyu.engagement.welcome import PLACEHOLDERS, welcome_render, welcome_validate
+
+PREVIEW_NAMES = {"customer_name": "王小明", "employee_name": "李娜"}
+
+
+def _departments(actor) -> list:
+    """The departments the actor's role covers (a manager: theirs and below), tree order."""
+    found, stack = [], list(reversed(department_tree_for(actor)))
+    while stack:
+        node = stack.pop()
+        found.append(node.department)
+        stack.extend(reversed(node.children))
+    return found
+
+
+def _scope(actor, value: str) -> dict:
+    """"employee:12" / "department:3" → the object the actor may see, or NotFound."""
+    kind, _sep, pk = (value or "").partition(":")
+    if kind == "employee":
+        return {"employee": employee_get_for(actor, pk)}
+    if kind == "department" and pk.isdigit():
+        department = next((d for d in _departments(actor) if d.pk == int(pk)), None)
+        if department is not None:
+            return {"department": department}
+    raise NotFound(f"No employee or department {value!r} that you can see.")
+
+
+def _posted(request) -> tuple[dict, dict]:
+    """(values as typed, field errors of the attachments JSON itself)."""
+    raw = request.POST.get("attachments", "").strip()
+    values = {"scope": request.POST.get("scope", ""), "text": request.POST.get("text", ""),
+              "attachments_raw": raw, "enabled": request.POST.get("enabled") == "on"}
+    try:
+        values["attachments"] = json.loads(raw) if raw else []
+    except ValueError as exc:
+        values["attachments"] = None
+        return values, {"attachments": [str(exc)]}
+    return values, {}
+
+
+def _context(request, values: dict | None = None, errors: dict | None = None) -> dict:
+    actor = request.user
+    employee_ids = set(employees_for(actor).values_list("pk", flat=True))
+    departments = _departments(actor)
+    department_ids = {d.pk for d in departments}
+    templates = [t for t in templates_for(actor.corp)
+                 if t.employee_id in employee_ids or t.department_id in department_ids]
+    deliveries = [d for d in deliveries_for(actor.corp)[:50]
+                  if d.employee_id in employee_ids][:20]
+    scope_options = [
+        (_("Employees"), [(f"employee:{e.pk}", f"{e.name} ({e.userid})")
+                          for e in employees_for(actor)]),
+        (_("Departments"), [(f"department:{d.pk}", d.name) for d in departments]),
+    ]
+    return {"templates": templates, "deliveries": deliveries, "scope_options": scope_options,
+            "values": values or {"scope": "", "text": "", "attachments_raw": "",
+                                 "enabled": True},
+            "errors": errors or {}, "placeholders": PLACEHOLDERS}
+
+
+@console_view("engagement.manage")
+@require_http_methods(["GET"])
+def welcome_view(request):
+    values = None
+    if scope := request.GET.get("edit"):
+        found = _scope(request.user, scope)
+        template = templates_for(request.user.corp).filter(**found).first()
+        values = {"scope": scope, "text": template.text if template else "",
+                  "attachments_raw": json.dumps(template.attachments, ensure_ascii=False,
+                                                indent=2) if template else "",
+                  "enabled": template.enabled if template else True}
+    return render_page(request, "engagement/welcome.html", _context(request, values))
+
+
+@console_view("engagement.manage")
+@require_POST
+def welcome_save_view(request):
+    values, errors = _posted(request)
+    if not errors:
+        try:
+            welcome_template_save(corp=request.user.corp, actor=request.user,
+                                  text=values["text"], attachments=values["attachments"],
+                                  enabled=values["enabled"], **_scope(request.user,
+                                                                      values["scope"]))
+        except ValidationFailed as exc:
+            errors = exc.field_errors
+    if errors:
+        return render_page(request, "engagement/welcome.html",
+                           _context(request, values, errors), status=422)
+    return redirect("engagement:welcome")
+
+
+@console_view("engagement.manage")
+@require_POST
+def welcome_preview_view(request):
+    values, errors = _posted(request)
+    if not errors:
+        try:
+            welcome_validate(text=values["text"], attachments=values["attachments"])
+        except ValidationFailed as exc:
+            errors = exc.field_errors
+    preview = "" if errors else welcome_render(values["text"], **PREVIEW_NAMES)
+    return render_page(request, "engagement/_preview.html",
+                       {"preview": preview, "errors": errors,
+                        "attachments": values["attachments"] or []},
+                       partial="engagement/_preview.html")
