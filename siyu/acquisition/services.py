@@ -152,6 +152,11 @@ def _userids_or_refuse(corp, members, mode, *, now, live_code=None) -> list[str]
     assignment = rotation.assignment_for_members(corp, members, mode, now=now,
                                                  live_code=live_code)
     if not assignment.userids:
+        # Saved outside duty hours or with everyone capped: the QR code must still work, so
+        # list every active member until the next refresh narrows it down.
+        assignment = rotation.assignment_for_members(corp, members, LiveCode.Mode.RANDOM,
+                                                     now=now)
+    if not assignment.userids:
         raise _invalid("members", _("Nobody can take customers now: every member is resigned, "
                                     "capped or off duty. Add an active member or a backup."))
     return list(assignment.userids)
@@ -230,3 +235,47 @@ def live_code_disable(*, corp, actor, live_code: LiveCode) -> LiveCode:
                      changes={"status": [LiveCode.Status.ACTIVE, LiveCode.Status.DISABLED]})
     return live_code
 
+
+
+def live_code_refresh(*, live_code: LiveCode, now=None) -> tuple[str, ...]:
+    """Point the contact way at whoever should take customers now: the next round-robin turn,
+    without capped employees, within duty hours. A system action (after an add, at a slot edge);
+    returns the userids pushed, or ``()`` when nothing was pushed. When nobody is eligible the
+    current list stays: WeCom needs at least one user, and a full queue beats a dead QR code."""
+    if live_code.status != LiveCode.Status.ACTIVE or not live_code.wecom_config_id:
+        return ()
+    now = now or timezone.now()
+    corp = live_code.corp
+    members = rotation.members_from_rows(corp, live_code)
+    chosen = rotation.assignment_for_members(corp, members, live_code.mode, now=now,
+                                             live_code=live_code)
+    if not chosen.userids:
+        return ()
+    contact_way_push(corp=corp, config_id=live_code.wecom_config_id, state=live_code.state,
+                     userids=list(chosen.userids), skip_verify=live_code.skip_verify,
+                     remark=live_code.name)
+    return chosen.userids
+
+
+def live_codes_expire(*, now=None) -> int:
+    """Disable every active code whose expiry has passed (their contact ways are deleted, so
+    the QR codes stop working). Runs as a periodic hook in every worker: the status change is
+    a conditional UPDATE and a contact way already deleted counts as deleted, so concurrent
+    runs do each code once."""
+    now = now or timezone.now()
+    due = list(LiveCode.objects.unscoped().select_related("corp")
+               .filter(status=LiveCode.Status.ACTIVE, expires_at__lte=now)[:100])
+    expired = 0
+    for live_code in due:
+        contact_way_delete(corp=live_code.corp, config_id=live_code.wecom_config_id)
+        with transaction.atomic():
+            changed = (LiveCode.objects.for_corp(live_code.corp_id)
+                       .filter(pk=live_code.pk, status=LiveCode.Status.ACTIVE)
+                       .update(status=LiveCode.Status.DISABLED, updated_at=now))
+            if changed:
+                audit_record(corp=live_code.corp, actor=None, action="live_code.expire",
+                             obj=live_code,
+                             changes={"status": [LiveCode.Status.ACTIVE,
+                                                 LiveCode.Status.DISABLED]})
+                expired += changed
+    return expired

@@ -192,3 +192,70 @@ def test_staff_cannot_manage_codes(corp, people, role):
 def test_manager_can_manage_codes(corp, people, sim):
     code = create(corp, UserFactory(corp=corp, role="manager"), people)
     assert code.wecom_config_id in ways(sim)
+
+
+def test_refresh_follows_round_robin_turns_and_caps(corp, admin, people, sim):
+    from siyu.acquisition.rotation import record_assignment
+    from siyu.acquisition.services import live_code_refresh
+    code = create(corp, admin, people, mode="round_robin",
+                  members=[{"employee_id": people[0].pk}, {"employee_id": people[1].pk,
+                                                           "daily_cap": 1}])
+    now = timezone.now()
+    record_assignment(live_code=code, employee_id=people[0].pk, now=now)
+    assert live_code_refresh(live_code=code, now=now) == (people[1].userid,)
+    assert ways(sim)[code.wecom_config_id]["user"] == [people[1].userid]
+    record_assignment(live_code=code, employee_id=people[1].pk, now=now)
+    # people[1] is capped for today, so the turn comes back to people[0].
+    assert live_code_refresh(live_code=code, now=now) == (people[0].userid,)
+    assert ways(sim)[code.wecom_config_id]["user"] == [people[0].userid]
+
+
+def test_refresh_follows_duty_hours_and_keeps_the_list_when_nobody_is_on(corp, admin, people,
+                                                                         sim):
+    from datetime import datetime
+
+    from siyu.acquisition.assignment import CHINA
+    from siyu.acquisition.services import live_code_refresh
+    friday_night = {"weekdays": [4], "start": "22:00", "end": "02:00"}
+    weekdays = {"weekdays": [0, 1, 2, 3, 4], "start": "09:00", "end": "18:00"}
+    code = create(corp, admin, people, mode="time_slot",
+                  members=[{"employee_id": people[0].pk, "slots": [weekdays]},
+                           {"employee_id": people[1].pk, "slots": [friday_night]},
+                           {"employee_id": people[2].pk, "slots": [weekdays]}],
+                  )
+    saturday_1am = datetime(2026, 11, 21, 1, 0, tzinfo=CHINA)
+    assert live_code_refresh(live_code=code, now=saturday_1am) == (people[1].userid,)
+    assert ways(sim)[code.wecom_config_id]["user"] == [people[1].userid]
+    sunday_noon = datetime(2026, 11, 22, 12, 0, tzinfo=CHINA)
+    assert live_code_refresh(live_code=code, now=sunday_noon) == ()
+    assert ways(sim)[code.wecom_config_id]["user"] == [people[1].userid]
+
+
+def test_refresh_skips_disabled_codes(corp, admin, people, sim):
+    from siyu.acquisition.services import live_code_refresh
+    code = create(corp, admin, people)
+    live_code_disable(corp=corp, actor=admin, live_code=code)
+    assert live_code_refresh(live_code=code) == ()
+
+
+def test_saving_outside_duty_hours_lists_every_active_member(corp, admin, people, sim):
+    never_now = {"weekdays": [0], "start": "00:00", "end": "00:01"}
+    code = create(corp, admin, people, mode="time_slot",
+                  members=[{"employee_id": people[0].pk, "slots": [never_now]},
+                           {"employee_id": people[1].pk, "slots": [never_now]}])
+    assert ways(sim)[code.wecom_config_id]["user"] == [people[0].userid, people[1].userid]
+
+
+def test_expired_codes_are_disabled_and_their_contact_ways_deleted(corp, admin, people, sim):
+    from siyu.acquisition.services import live_codes_expire
+    soon = timezone.now() + timedelta(hours=1)
+    expiring = create(corp, admin, people, expires_at=soon)
+    lasting = create(corp, admin, people, name="No expiry")
+    assert live_codes_expire(now=soon - timedelta(seconds=1)) == 0
+    assert live_codes_expire(now=soon) == 1
+    assert live_codes_expire(now=soon) == 0  # a second worker finds nothing left to do
+    expiring.refresh_from_db()
+    assert expiring.status == LiveCode.Status.DISABLED
+    assert expiring.wecom_config_id not in ways(sim)
+    assert lasting.wecom_config_id in ways(sim)
+    assert AuditLog.objects.for_corp(corp).filter(action="live_code.expire").count() == 1
