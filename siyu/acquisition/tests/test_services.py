@@ -52,7 +52,8 @@ def create(corp, admin, people, **overrides):
 
 def test_create_pushes_a_contact_way_with_the_state(corp, admin, people, sim):
     tag = TagFactory(corp=corp)
-    code = create(corp, admin, people, tag_ids=[tag.pk], welcome_text="你好 {nickname}",
+    code = create(corp, admin, people, tag_ids=[tag.pk],
+                  welcome_text="你好 {customer_name}，我是 {employee_name}",
                   welcome_attachments=[{"msgtype": "link",
                                         "link": {"title": "Offer", "url": "https://x.test"}}])
     way = ways(sim)[code.wecom_config_id]
@@ -138,6 +139,10 @@ def _bad_inputs(people_ids, other_employee_id, other_tag_id):
          "welcome_attachments"),
         ({"welcome_attachments": [{"msgtype": "voice", "voice": {}}]}, "welcome_attachments"),
         ({"welcome_attachments": [{"msgtype": "link", "link": {"title": "t"}}]},
+         "welcome_attachments"),
+        ({"welcome_text": "Hi {nickname}"}, "welcome_text"),
+        ({"welcome_attachments": [{"msgtype": "image",
+                                   "image": {"media_id": "m", "pic_url": "https://p"}}]},
          "welcome_attachments"),
         ({"expires_at": timezone.now() - timedelta(minutes=1)}, "expires_at"),
     ]
