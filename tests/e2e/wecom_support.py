@@ -6,83 +6,31 @@ retry and 45009 waits scaled down to the simulator's) and environment overrides 
 timings a test shortens (stale heartbeats, dispatch lease, sweeper).
 """
 
-import contextlib
-import os
-import signal
-import subprocess
-import sys
-import time
 from collections import Counter
-from pathlib import Path
 
-from siyu.core.models import WorkerHeartbeat
-from siyu.core.tests.test_worker_process import PROJECT_ROOT, test_database_url
 from siyu.wecom.models import WeComEvent
+from tests.worker_processes import WorkerProcesses
 
 WORKER_SETTINGS = "tests.e2e.wecom_worker_settings"
 BLOCK_SECONDS = 1.0  # SIYU_WECOM_MINUTE_BLOCK_SECONDS there, and the simulator's block window
 UNFINISHED = (WeComEvent.Status.STORED, WeComEvent.Status.DISPATCHING, WeComEvent.Status.FAILED)
 
 
-class Workers:
-    """Starts ``siyu worker`` subprocesses; none outlives the test."""
+class Workers(WorkerProcesses):
+    """Workers with the e2e settings and the timings a test shortens."""
 
-    def __init__(self, tmp_path: Path):
-        self.tmp_path = tmp_path
-        self.processes: list[subprocess.Popen] = []
-        self.logs: list[Path] = []
+    settings_module = WORKER_SETTINGS
+    interval = "0.1"
+    poll_seconds = 0.05
 
     def start(self, *, stale_seconds: int = 30, lease_seconds: int = 300,
-              sweep_every: int = 15, stored_after: int = 30) -> subprocess.Popen:
-        log = self.tmp_path / f"worker-{len(self.logs)}.log"
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": WORKER_SETTINGS,
-            "DATABASE_URL": test_database_url(),
-            "SIYU_VAR_DIR": str(self.tmp_path),
+              sweep_every: int = 15, stored_after: int = 30):
+        return self.launch(env={
             "SIYU_WORKER_STALE_SECONDS": str(stale_seconds),
             "SIYU_WECOM_DISPATCH_LEASE_SECONDS": str(lease_seconds),
             "SIYU_WECOM_SWEEP_EVERY_SECONDS": str(sweep_every),
             "SIYU_WECOM_SWEEP_STORED_AFTER_SECONDS": str(stored_after),
-        }
-        with log.open("w") as out:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "siyu.cli", "worker", "--interval", "0.1"],
-                env=env, cwd=PROJECT_ROOT, stdout=out, stderr=subprocess.STDOUT,
-            )
-        self.processes.append(process)
-        self.logs.append(log)
-        return process
-
-    def kill(self, process: subprocess.Popen) -> None:
-        process.send_signal(signal.SIGKILL)
-        process.wait(10)
-
-    def output(self) -> str:
-        return "\n".join(f"--- {log.name}\n{log.read_text()}" for log in self.logs)
-
-    def wait_for(self, condition, what: str, timeout: float = 20.0) -> None:
-        deadline = time.monotonic() + timeout
-        while not condition():
-            if time.monotonic() > deadline:
-                raise AssertionError(f"Timed out waiting for {what}.\n{self.output()}")
-            time.sleep(0.05)
-
-    def stop_all(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process in self.processes:
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        # Nothing else may still write to the database the test is about to flush.
-        for pid in set(WorkerHeartbeat.objects.values_list("pid", flat=True)) - {
-                p.pid for p in self.processes}:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+        })
 
 
 def statuses(corp) -> Counter:

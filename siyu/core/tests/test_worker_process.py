@@ -4,97 +4,27 @@ The workers are subprocesses on the test database (SQLite file or PostgreSQL tes
 so these tests need committed data: ``transaction=True``.
 """
 
-import contextlib
 import os
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
-from django.db import connection
 from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
-import siyu
 from siyu.core.models import WorkerHeartbeat
 from siyu.core.tasks import ping
 from siyu.core.tests.tasks_for_tests import block_until_released
+from tests.worker_processes import WorkerProcesses
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
-PROJECT_ROOT = Path(siyu.__file__).resolve().parent.parent
 SUCCESSFUL, RUNNING = TaskResultStatus.SUCCESSFUL, TaskResultStatus.RUNNING
 
 
-def test_database_url() -> str:
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{Path(db['NAME']).resolve()}"
-    credentials = quote(db["USER"] or "", safe="")
-    if db["PASSWORD"]:
-        credentials += ":" + quote(db["PASSWORD"], safe="")
-    host = quote(db["HOST"] or "localhost", safe="")
-    port = f":{db['PORT']}" if db["PORT"] else ""
-    return f"postgresql://{credentials}@{host}{port}/{db['NAME']}"
-
-
-test_database_url.__test__ = False  # a helper, not a test
-
-
-class Workers:
-    """Starts ``siyu worker`` subprocesses and makes sure none outlives the test."""
-
-    def __init__(self, tmp_path: Path):
-        self.tmp_path = tmp_path
-        self.processes: list[subprocess.Popen] = []
-        self.logs: list[Path] = []
-
-    def start(self, *args: str, stale_seconds: int) -> subprocess.Popen:
-        log = self.tmp_path / f"worker-{len(self.logs)}.log"
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "siyu.settings",
-            "DATABASE_URL": test_database_url(),
-            "SIYU_VAR_DIR": str(self.tmp_path),
-            "SIYU_WORKER_STALE_SECONDS": str(stale_seconds),
-        }
-        with log.open("w") as out:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "siyu.cli", "worker", "--interval", "0.2", *args],
-                env=env, cwd=PROJECT_ROOT, stdout=out, stderr=subprocess.STDOUT,
-            )
-        self.processes.append(process)
-        self.logs.append(log)
-        return process
-
-    def output(self) -> str:
-        return "\n".join(f"--- {log.name}\n{log.read_text()}" for log in self.logs)
-
-    def wait_for(self, condition, what: str, timeout: float = 20.0) -> None:
-        deadline = time.monotonic() + timeout
-        while not condition():
-            if time.monotonic() > deadline:
-                raise AssertionError(f"Timed out waiting for {what}.\n{self.output()}")
-            time.sleep(0.1)
-
-    def stop_all(self) -> None:
-        # Children of a supervisor are in their own process group; find them by heartbeat.
-        child_pids = set(WorkerHeartbeat.objects.values_list("pid", flat=True))
-        for process in self.processes:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process in self.processes:
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        for pid in child_pids - {p.pid for p in self.processes}:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+class Workers(WorkerProcesses):
+    def start(self, *args: str, stale_seconds: int):
+        return self.launch(*args, env={"SIYU_WORKER_STALE_SECONDS": str(stale_seconds)})
 
 
 @pytest.fixture
