@@ -191,6 +191,8 @@ SIYU_WECOM_SWEEP_STORED_AFTER_SECONDS = int(
 SIYU_WECOM_DISPATCH_LEASE_SECONDS = int(os.environ.get("SIYU_WECOM_DISPATCH_LEASE_SECONDS",
                                                        "90"))
 SIYU_WECOM_DISPATCH_MAX_ATTEMPTS = int(os.environ.get("SIYU_WECOM_DISPATCH_MAX_ATTEMPTS", "8"))
+# Members per group before a group live code moves on to its next group (B3).
+SIYU_GROUP_CODE_MEMBER_LIMIT = int(os.environ.get("SIYU_GROUP_CODE_MEMBER_LIMIT", "200"))
 # bench/callbacks.py only: /wecom/bench-bare/<corp_id>/ (verify, decrypt, insert; nothing else).
 SIYU_BENCH_BARE_ENDPOINT = env_bool("SIYU_BENCH_BARE_ENDPOINT", False)
 

@@ -115,3 +115,29 @@ class LiveCodeDailyCount(TenantModel):
             models.UniqueConstraint(fields=["live_code", "employee", "day"],
                                     name="uniq_live_code_daily_count"),
         ]
+
+
+class LiveCodeAdd(TenantModel):
+    """One customer adding an employee through a code (an add_external_contact callback whose
+    State is the code's): the attribution that per-code statistics count. One row per callback
+    (``event_key`` is the WeCom event's dedupe key), so a duplicate delivery counts once."""
+
+    live_code = models.ForeignKey(LiveCode, on_delete=models.CASCADE, related_name="adds")
+    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE,
+                                 related_name="live_code_adds")
+    employee = models.ForeignKey("accounts.Employee", on_delete=models.SET_NULL, null=True,
+                                 blank=True, related_name="+")
+    event_key = models.CharField(max_length=128)
+    added_at = models.DateTimeField(db_index=True)
+    # True when this add created the customer in Siyu (a new customer, not a re-add).
+    new_customer = models.BooleanField(default=False)
+    # The code had expired or was disabled when the customer scanned it: still attributed
+    # (WeCom delivered the customer) but shown apart to the operator.
+    code_inactive = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-added_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["corp", "event_key"], name="uniq_live_code_add"),
+        ]
+        indexes = [models.Index(fields=["live_code", "added_at"])]
