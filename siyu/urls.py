@@ -10,6 +10,7 @@ urlpatterns = [
     path("groups/", include("siyu.groups.urls")),
     path("wecom/", include("siyu.wecom.urls")),
     path("engagement/", include("siyu.engagement.urls")),
+    path("acquisition/", include("siyu.acquisition.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("siyu.console.urls")),
 ]

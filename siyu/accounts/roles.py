@@ -37,7 +37,8 @@ PERMISSIONS = {
     "users.manage": _("Manage console users and API tokens"),
     "wecom.manage": _("Manage the WeCom integration: callbacks, API calls and syncs"),
     "engagement.manage": _("Manage default welcome messages"),
-    "acquisition.manage": _("Manage channel live codes"),
+    "acquisition.view": _("View live codes and their statistics"),
+    "acquisition.manage": _("Manage channel, group and store live codes"),
 }
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
@@ -47,12 +48,12 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "customers.view", "customers.create", "customers.edit", "customers.tag",
             "customers.merge", "customers.export", "tags.view", "org.view", "groups.view",
             "engagement.manage",
-            "acquisition.manage",
+            "acquisition.view", "acquisition.manage",
         }
     ),
     Role.STAFF: frozenset(
         {"customers.view", "customers.create", "customers.edit", "customers.tag", "tags.view",
-         "org.view", "groups.view"}
+         "org.view", "groups.view", "acquisition.view"}
     ),
 }
 

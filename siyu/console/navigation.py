@@ -50,13 +50,16 @@ SECTIONS: tuple[Section, ...] = (
              _("One QR code that rotates over one or more employees (random, round-robin, by "
                "time slot, with daily caps and a backup employee), accepts friend requests "
                "automatically, sends its own welcome message, tags new customers and attributes "
-               "every customer to the code.")),
+               "every customer to the code."),
+             "acquisition:live_codes", "acquisition.view"),
         Area("group-codes", _("Group live codes"), "B3",
              _("One QR code over several customer groups that moves on to the next group when "
-               "one is full.")),
+               "one is full."),
+             "acquisition:group_codes", "acquisition.manage"),
         Area("store-codes", _("Store live codes"), "B4",
              _("A QR code that matches each customer to the nearest store's employee or group by "
-               "location.")),
+               "location."),
+             "acquisition:store_codes", "acquisition.manage"),
         Area("fission", _("Friend fission"), "B5",
              _("Customers invite friends with a personal poster; rewards at a number of "
                "genuinely new invites, a leaderboard, and deletions revoke the credit.")),

@@ -1,0 +1,3 @@
+"""Console URLs: filled by the page that owns them."""
+
+urlpatterns: list = []
