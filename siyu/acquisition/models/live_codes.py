@@ -36,6 +36,9 @@ class LiveCode(TenantModel):
     # Filled once WeCom accepted the contact way.
     wecom_config_id = models.CharField(max_length=64, blank=True, default="", db_index=True)
     qr_code = models.URLField(_("QR code"), max_length=500, blank=True, default="")
+    # Time-slot codes: when a duty slot next starts or ends, so the contact way is re-pointed
+    # at whoever is on duty then (a periodic hook picks up codes that are due).
+    next_refresh_at = models.DateTimeField(null=True, blank=True, db_index=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
                                    null=True, blank=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -98,6 +101,9 @@ class LiveCodeRotation(TenantModel):
     live_code = models.OneToOneField(LiveCode, on_delete=models.CASCADE,
                                      related_name="rotation")
     position = models.PositiveBigIntegerField(default=0)
+    # Set when a refresh job is queued and cleared when it starts, so a burst of adds queues
+    # one refresh at a time instead of one per add.
+    refresh_queued = models.BooleanField(default=False)
 
 
 class LiveCodeDailyCount(TenantModel):
