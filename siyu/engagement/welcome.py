@@ -55,45 +55,68 @@ def text_errors(text: str) -> list[str]:
     return errors
 
 
-def _attachment_errors(number: int, item) -> list[str]:
+@dataclass(frozen=True)
+class AttachmentProblem:
+    """One thing wrong with the attachments: ``index`` is the attachment's 0-based position
+    (None for the list as a whole), ``key`` the field at fault (None for the attachment as a
+    whole), so a form can show the message next to the field it is about."""
+
+    index: int | None
+    key: str | None
+    message: str
+
+
+def _attachment_problems(index: int, item) -> list[AttachmentProblem]:
+    number = index + 1
     kinds = ", ".join(ATTACHMENT_KINDS)
     msgtype = item.get("msgtype") if isinstance(item, dict) else None
     if msgtype not in ATTACHMENT_KINDS:
-        return [_("Attachment %(n)d: the type must be one of %(kinds)s.")
-                % {"n": number, "kinds": kinds}]
+        return [AttachmentProblem(index, "msgtype", _(
+            "Attachment %(n)d: the type must be one of %(kinds)s.")
+            % {"n": number, "kinds": kinds})]
     body = item.get(msgtype)
     if not isinstance(body, dict):
-        return [_("Attachment %(n)d: the %(kind)s details are missing.")
-                % {"n": number, "kind": msgtype}]
+        return [AttachmentProblem(index, None, _(
+            "Attachment %(n)d: the %(kind)s details are missing.")
+            % {"n": number, "kind": msgtype})]
     required, optional, one_of = ATTACHMENT_KINDS[msgtype]
-    errors = []
+    problems = []
     for key in required:
         if not str(body.get(key) or "").strip():
-            errors.append(_("Attachment %(n)d (%(kind)s): %(key)s is required.")
-                          % {"n": number, "kind": msgtype, "key": key})
+            problems.append(AttachmentProblem(index, key, _(
+                "Attachment %(n)d (%(kind)s): %(key)s is required; fill it in.")
+                % {"n": number, "kind": msgtype, "key": key}))
     if one_of and sum(1 for key in one_of if str(body.get(key) or "").strip()) != 1:
-        errors.append(_("Attachment %(n)d (%(kind)s): give exactly one of %(keys)s.")
-                      % {"n": number, "kind": msgtype, "keys": " / ".join(one_of)})
+        problems.append(AttachmentProblem(index, None, _(
+            "Attachment %(n)d (%(kind)s): give exactly one of %(keys)s, and leave the "
+            "other empty.") % {"n": number, "kind": msgtype, "keys": " / ".join(one_of)}))
     unknown = sorted(set(body) - set(required) - set(optional) - set(one_of))
     if unknown:
-        errors.append(_("Attachment %(n)d (%(kind)s): unknown field(s) %(keys)s.")
-                      % {"n": number, "kind": msgtype, "keys": ", ".join(unknown)})
+        problems.append(AttachmentProblem(index, None, _(
+            "Attachment %(n)d (%(kind)s): unknown field(s) %(keys)s.")
+            % {"n": number, "kind": msgtype, "keys": ", ".join(unknown)}))
     if msgtype == "link" and _bytes(str(body.get("title") or "")) > LINK_TITLE_MAX_BYTES:
-        errors.append(_("Attachment %(n)d (link): the title is longer than %(max)d bytes.")
-                      % {"n": number, "max": LINK_TITLE_MAX_BYTES})
-    return errors
+        problems.append(AttachmentProblem(index, "title", _(
+            "Attachment %(n)d (link): the title is longer than %(max)d bytes; shorten it.")
+            % {"n": number, "max": LINK_TITLE_MAX_BYTES}))
+    return problems
+
+
+def attachments_problems(attachments) -> list[AttachmentProblem]:
+    if not isinstance(attachments, list):
+        return [AttachmentProblem(None, None, _("Attachments must be a list."))]
+    if len(attachments) > ATTACHMENTS_MAX:
+        return [AttachmentProblem(None, None, _(
+            "%(count)d attachments given; WeCom accepts at most %(max)d. Remove some.")
+            % {"count": len(attachments), "max": ATTACHMENTS_MAX})]
+    problems = []
+    for index, item in enumerate(attachments):
+        problems.extend(_attachment_problems(index, item))
+    return problems
 
 
 def attachments_errors(attachments) -> list[str]:
-    if not isinstance(attachments, list):
-        return [_("Attachments must be a list.")]
-    if len(attachments) > ATTACHMENTS_MAX:
-        return [_("%(count)d attachments given; WeCom accepts at most %(max)d.")
-                % {"count": len(attachments), "max": ATTACHMENTS_MAX}]
-    errors = []
-    for number, item in enumerate(attachments, start=1):
-        errors.extend(_attachment_errors(number, item))
-    return errors
+    return [problem.message for problem in attachments_problems(attachments)]
 
 
 def welcome_validate(*, text: str, attachments) -> None:
