@@ -122,6 +122,24 @@ def scan_contact_way(sim, config_id=None, state=None, **options):
                         **options)
 
 
+def scan_way(sim, config_id: str) -> dict:
+    """Someone scanned the QR code of a contact way (a new customer adds one of its members)
+    or of a group join way (a customer joins one of its groups): what /sim/scan/ does."""
+    if config_id in sim.state.contact_ways:
+        return dict(scan_contact_way(sim, config_id=config_id), kind="contact_way")
+    way = sim.state.join_ways.get(config_id)
+    if way is None:
+        raise ActionError(f"No contact or join way {config_id!r}.")
+    # simulator/join_ways.py registers it: WeCom's choice of the group with room.
+    scan_join_way = ACTIONS.get("scan_join_way")
+    if scan_join_way is not None:
+        return dict(scan_join_way(sim, config_id=config_id), kind="join_way")
+    chats = way.get("chat_id_list") or []
+    if not chats:
+        raise ActionError("That join way lists no group.")
+    return dict(join_group(sim, chat_id=chats[0]), kind="join_way")
+
+
 @action
 def delete_customer(sim, userid=None, external_userid=None, duplicate=None):
     """The member deletes the customer: del_external_contact."""

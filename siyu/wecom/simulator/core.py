@@ -37,7 +37,14 @@ class Simulator:
         self.started_at = time.time()
 
     def qr_url(self, config_id: str) -> str:
+        """The ``qr_code`` of a contact or join way: a PNG that encodes ``scan_url``."""
         return f"{self.public_url}/sim/qr/{config_id}"
+
+    def scan_url(self, config_id: str) -> str:
+        return f"{self.public_url}/sim/scan/{config_id}"
+
+    def way_exists(self, config_id: str) -> bool:
+        return config_id in self.state.contact_ways or config_id in self.state.join_ways
 
     def emit(self, event: dict, **options) -> dict:
         """Queue one callback (see CallbackSender.send)."""

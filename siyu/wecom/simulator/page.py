@@ -71,7 +71,7 @@ def render(sim) -> str:
              for m in reversed(st.tag_marks[-30:])]
     ways = [(escape(w["config_id"]), w["type"], w["scene"], escape(w.get("state", "")),
              escape(", ".join(w.get("user") or [])),
-             f'<a href="/sim/qr/{escape(w["config_id"])}">scan</a>')
+             f'<a href="/sim/ways/{escape(w["config_id"])}">QR code</a>')
             for w in list(st.contact_ways.values())[-30:]]
     masses = [(escape(m["msgid"]), escape(m["chat_type"]), escape(m["creator"]),
                _time(m["create_time"]), sum(1 for r in m["recipients"] if r["status"] == 1),
@@ -123,19 +123,41 @@ Clock offset {sim.clock.offset:.0f} s. Random actions: <b>{escape(config.actions
 </body></html>"""
 
 
-def render_qr(sim, config_id: str) -> str:
+def render_way(sim, config_id: str) -> str:
+    """A contact or join way with its QR code image and a button that scans it."""
     way = sim.state.contact_ways.get(config_id) or sim.state.join_ways.get(config_id)
     if way is None:
         body = "<p>No contact way with that config_id.</p>"
-    elif config_id in sim.state.contact_ways:
-        body = (f"<p>Contact way <code>{escape(config_id)}</code>, state "
-                f"<code>{escape(way.get('state', ''))}</code>, members "
-                f"{escape(', '.join(way.get('user') or []))}.</p>"
-                + _button("scan_contact_way", "Scan as a new customer", config_id=config_id))
     else:
-        chat = (way.get("chat_id_list") or [""])[0]
-        body = (f"<p>Group join way <code>{escape(config_id)}</code>.</p>"
-                + _button("join_group", "Scan and join the group", chat_id=chat))
+        if config_id in sim.state.contact_ways:
+            what = (f"<p>Contact way <code>{escape(config_id)}</code>, state "
+                    f"<code>{escape(way.get('state', ''))}</code>, members "
+                    f"{escape(', '.join(way.get('user') or []))}.</p>")
+            label = "Scan as a new customer"
+        else:
+            what = f"<p>Group join way <code>{escape(config_id)}</code>.</p>"
+            label = "Scan and join the group"
+        body = (what + f'<p><img src="/sim/qr/{escape(config_id)}" alt="QR code" width="240" '
+                f'height="240"></p><form method="get" action="/sim/scan/{escape(config_id)}">'
+                f"<button>{escape(label)}</button></form>")
     return (f'<!doctype html><html><head><meta charset="utf-8"><title>QR code</title>'
             f"<style>{STYLE}</style></head><body><h1>Simulated QR code</h1>{body}"
             f'<p><a href="/sim/">Back to the simulator</a></p></body></html>')
+
+
+def render_scan(sim, config_id: str, result: dict | None, error: str) -> str:
+    """What the phone shows after scanning: who was added (or joined), or why not."""
+    if result is None:
+        body = f'<p class="bad">{escape(error)}</p>'
+    elif result.get("kind") == "contact_way":
+        body = (f'<p class="ok">Customer <code>{escape(result["external_userid"])}</code> '
+                f'added <code>{escape(result["userid"])}</code> (state '
+                f'<code>{escape(result.get("state") or "")}</code>).</p>')
+    else:
+        chat_id = escape(str(result.get("chat_id", "")))
+        body = f'<p class="ok">Joined group <code>{chat_id}</code>.</p>'
+    return (f'<!doctype html><html><head><meta charset="utf-8"><title>Scanned</title>'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<style>{STYLE}</style></head><body><h1>Scanned {escape(config_id)}</h1>{body}"
+            f'<p><a href="/sim/ways/{escape(config_id)}">Scan again</a> · '
+            f'<a href="/sim/">Back to the simulator</a></p></body></html>')

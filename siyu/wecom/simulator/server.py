@@ -10,11 +10,12 @@ from urllib.parse import parse_qsl
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from siyu.wecom.simulator import actions, page
 from siyu.wecom.simulator.core import Simulator
+from siyu.wecom.simulator.qr import qr_png
 
 
 class WeComJSON(JSONResponse):
@@ -123,6 +124,31 @@ def create_app(sim: Simulator) -> Starlette:
             return bad(str(exc))
         return bad("Use hold, release, wait or verify.")
 
+    async def qr_image(request: Request):
+        """A real QR code (PNG) of a contact or join way, as WeCom's ``qr_code`` is: it
+        encodes this simulator's /sim/scan/ URL, so opening it (a phone's camera, a test)
+        performs the scan."""
+        config_id = request.path_params["config_id"]
+        if not sim.way_exists(config_id):
+            return WeComJSON({"error": f"No contact or join way {config_id!r}."},
+                             status_code=404)
+        return Response(qr_png(sim.scan_url(config_id)), media_type="image/png")
+
+    async def scan(request: Request):
+        """Someone scanned the QR code: a new customer adds a member of the contact way, or a
+        customer joins the join way's group. JSON with ``?format=json``, else a small page."""
+        config_id = request.path_params["config_id"]
+        try:
+            result = actions.scan_way(sim, config_id)
+        except actions.ActionError as exc:
+            if request.query_params.get("format") == "json":
+                return bad(str(exc))
+            return HTMLResponse(page.render_scan(sim, config_id, None, str(exc)),
+                                status_code=400)
+        if request.query_params.get("format") == "json":
+            return WeComJSON(result)
+        return HTMLResponse(page.render_scan(sim, config_id, result, ""))
+
     def listing(getter):
         async def endpoint(request: Request):
             return WeComJSON(getter())
@@ -135,8 +161,10 @@ def create_app(sim: Simulator) -> Starlette:
         Route("/cgi-bin/{path:path}", cgi, methods=["GET", "POST"]),
         Route("/sim", lambda r: RedirectResponse("/sim/")),
         Route("/sim/", lambda r: HTMLResponse(page.render(sim))),
-        Route("/sim/qr/{config_id}", lambda r: HTMLResponse(
-            page.render_qr(sim, r.path_params["config_id"]))),
+        Route("/sim/qr/{config_id}", qr_image),
+        Route("/sim/scan/{config_id}", scan),
+        Route("/sim/ways/{config_id}", lambda r: HTMLResponse(
+            page.render_way(sim, r.path_params["config_id"]))),
         Route("/sim/state", listing(sim.summary)),
         Route("/sim/population", listing(sim.population)),
         Route("/sim/welcome-messages", listing(lambda: {"welcome_messages":
