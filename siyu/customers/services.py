@@ -353,7 +353,8 @@ def _follow_tags_apply(corp, relation: FollowRelation, tag_ids: list[str]) -> No
 
 def customer_upsert_from_wecom(*, corp, contact: dict, follow: dict | None = None,
                                event_time: int | None = None, change: str = "add",
-                               userid: str = "", employee=None, event_state: str = ""):
+                               userid: str = "", employee=None, event_state: str = "",
+                               channel_name: str = ""):
     """Upserts a customer by external_userid from WeCom's ``external_contact`` and, when a
     member is named (``follow`` = WeCom's follow_user entry, or ``userid`` when WeCom no longer
     lists the relationship), the relationship with that member.
@@ -362,7 +363,8 @@ def customer_upsert_from_wecom(*, corp, contact: dict, follow: dict | None = Non
     callback's CreateTime, which also gets a timeline entry; ``None`` = as WeCom reports it
     now, e.g. a sync); "edit" — WeCom reports changed details (creates the relationship only
     if it is unknown here).
-    ``event_state`` is the callback's State, used when WeCom's entry has none.
+    ``event_state`` is the callback's State, used when WeCom's entry has none;
+    ``channel_name`` names what that State stands for (a live code), for the timeline.
     Returns ``(customer, relationship or None)``.
     """
     if change not in WECOM_CHANGES:
@@ -374,11 +376,12 @@ def customer_upsert_from_wecom(*, corp, contact: dict, follow: dict | None = Non
             return customer, None
         employee = employee or employee_for_wecom_userid(corp=corp, userid=userid)
         relation = _follow_apply_add(corp, customer, employee, follow, event_time, change,
-                                     event_state)
+                                     event_state, channel_name)
     return customer, relation
 
 
-def _follow_apply_add(corp, customer, employee, follow, event_time, change, event_state):
+def _follow_apply_add(corp, customer, employee, follow, event_time, change, event_state,
+                      channel_name=""):
     is_event = event_time is not None
     t = int(event_time) if is_event else int(time.time())
     when = wecom_datetime(t)
@@ -423,13 +426,15 @@ def _follow_apply_add(corp, customer, employee, follow, event_time, change, even
     elif changes:
         audit_record(corp=corp, actor=None, action="follow.update", obj=customer,
                      changes=changes)
-    _follow_history(corp, relation, change, is_event, began, when, changes, event_state)
+    _follow_history(corp, relation, change, is_event, began, when, changes, event_state,
+                    channel_name)
     if follow is not None and "tags" in follow:
         _follow_tags_apply(corp, relation, _corp_tag_ids(follow))
     return relation
 
 
-def _follow_history(corp, relation, change, is_event, began, when, changes, event_state):
+def _follow_history(corp, relation, change, is_event, began, when, changes, event_state,
+                    channel_name=""):
     employee = relation.employee
     if change == "edit":
         if is_event:
@@ -443,8 +448,13 @@ def _follow_history(corp, relation, change, is_event, began, when, changes, even
         occurred_at, state = relation.added_at, relation.state
     else:
         return
+    # The name belongs to this event's State only.
+    channel = channel_name if state and state == event_state else ""
     if change == "add_half":
         summary = _("The customer added %(e)s, who has not accepted yet") % {"e": employee.name}
+    elif channel:
+        summary = _("Added employee %(e)s through live code “%(c)s”") % {
+            "e": employee.name, "c": channel}
     elif state:
         summary = _("Added employee %(e)s through channel %(s)s") % {"e": employee.name,
                                                                      "s": state}
@@ -453,6 +463,7 @@ def _follow_history(corp, relation, change, is_event, began, when, changes, even
     _timeline_once(corp=corp, customer=relation.customer, kind=TimelineEvent.Kind.FOLLOW_ADDED,
                    occurred_at=occurred_at, employee=employee, summary=summary,
                    data={"userid": employee.userid, "state": state,
+                         "channel_name": channel,
                          "add_way": relation.add_way, "half": change == "add_half"})
 
 

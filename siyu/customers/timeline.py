@@ -22,6 +22,9 @@ def describe(event) -> str:
         if data.get("half"):
             return _("The customer added %(e)s, who has not accepted yet") % {
                 "e": event.employee.name}
+        if data.get("state") and data.get("channel_name"):
+            return _("Added employee %(e)s through live code “%(c)s”") % {
+                "e": event.employee.name, "c": data["channel_name"]}
         if data.get("state"):
             return _("Added employee %(e)s through channel %(s)s") % {
                 "e": event.employee.name, "s": data["state"]}

@@ -7,12 +7,18 @@ engagement (welcome_send) right after the customer upsert, before slower work, b
 WeCom accepts its WelcomeCode for 20 seconds only.
 """
 
+from siyu.acquisition.attribution import (
+    live_code_add_record,
+    live_code_for_state,
+    live_code_welcome,
+)
 from siyu.customers.models import FollowRelation
 from siyu.customers.services import (
     customer_transfer_failed,
     customer_upsert_from_wecom,
     employee_for_wecom_userid,
     follow_end_from_wecom,
+    wecom_datetime,
 )
 from siyu.engagement.services import welcome_send
 from siyu.groups.services import group_members_link_customer
@@ -51,16 +57,27 @@ def _known_tags(corp, follow: dict) -> None:
 
 
 def _reported(corp, payload: dict, change: str, event=None) -> None:
+    """``event`` is given for adds: they get a welcome message and live code attribution."""
     userid, external_userid = common.required(payload, "UserID", "ExternalUserID")
     contact, follows = _wecom_view(corp, external_userid)
     follow = next((f for f in follows if f.get("userid") == userid), None)
     if follow is not None:
         _known_tags(corp, follow)
-    customer, _relation = customer_upsert_from_wecom(
+    state = str(payload.get("State") or "")
+    live_code = live_code_for_state(corp, state) if event is not None else None
+    event_time = common.event_time(payload)
+    customer, relation = customer_upsert_from_wecom(
         corp=corp, contact=contact, follow=follow, userid=userid, change=change,
-        event_time=common.event_time(payload), event_state=str(payload.get("State") or ""))
+        event_time=event_time, event_state=state,
+        channel_name=live_code.name if live_code else "")
     if event is not None:
-        welcome_send(corp, event.pk)
+        added_at = wecom_datetime(event_time)
+        welcome_send(corp, event.pk, override=live_code_welcome(live_code, at=added_at))
+        if live_code is not None:
+            live_code_add_record(corp=corp, live_code=live_code, event_key=event.dedupe_key,
+                                 customer=customer,
+                                 employee=relation.employee if relation else None,
+                                 added_at=added_at)
     group_members_link_customer(corp=corp, customer=customer)
 
 
@@ -82,6 +99,7 @@ def on_add_external_contact(corp, payload: dict, event) -> None:
 @handles(EVENT, "add_half_external_contact")
 def on_add_half_external_contact(corp, payload: dict, event) -> None:
     # The customer added the member without verification; the member has not accepted yet.
+    # The welcome and the live code attribution wait for add_external_contact.
     _reported(corp, payload, "add_half")
 
 
