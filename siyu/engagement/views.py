@@ -1,8 +1,6 @@
 """Console page for default welcome messages (C1): one per employee or department, edited
 with a live preview; the latest deliveries show what was sent, and why one was not."""
 
-import json
-
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -10,11 +8,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 from siyu.accounts.selectors import department_tree_for, employee_get_for, employees_for
 from siyu.console.access import console_view, render_page
 from siyu.core.errors import NotFound, ValidationFailed
+from siyu.engagement.forms import WelcomeFormInvalid, welcome_from_post
+from siyu.engagement.preview import welcome_preview
 from siyu.engagement.selectors import deliveries_for, templates_for
 from siyu.engagement.services import welcome_template_save
-from siyu.engagement.welcome import PLACEHOLDERS, welcome_render, welcome_validate
-
-PREVIEW_NAMES = {"customer_name": "王小明", "employee_name": "李娜"}
 
 
 def _departments(actor) -> list:
@@ -40,15 +37,14 @@ def _scope(actor, value: str) -> dict:
 
 
 def _posted(request) -> tuple[dict, dict]:
-    """(values as typed, field errors of the attachments JSON itself)."""
-    raw = request.POST.get("attachments", "").strip()
-    values = {"scope": request.POST.get("scope", ""), "text": request.POST.get("text", ""),
-              "attachments_raw": raw, "enabled": request.POST.get("enabled") == "on"}
+    """(values as typed, field errors of the welcome editor's fields)."""
+    values = {"scope": request.POST.get("scope", ""),
+              "enabled": request.POST.get("enabled") == "on"}
     try:
-        values["attachments"] = json.loads(raw) if raw else []
-    except ValueError as exc:
-        values["attachments"] = None
-        return values, {"attachments": [str(exc)]}
+        values["text"], values["attachments"] = welcome_from_post(request.POST)
+    except WelcomeFormInvalid as invalid:
+        values["text"], values["attachments"] = invalid.text, invalid.attachments
+        return values, invalid.field_errors
     return values, {}
 
 
@@ -67,9 +63,8 @@ def _context(request, values: dict | None = None, errors: dict | None = None) ->
         (_("Departments"), [(f"department:{d.pk}", d.name) for d in departments]),
     ]
     return {"templates": templates, "deliveries": deliveries, "scope_options": scope_options,
-            "values": values or {"scope": "", "text": "", "attachments_raw": "",
-                                 "enabled": True},
-            "errors": errors or {}, "placeholders": PLACEHOLDERS}
+            "values": values or {"scope": "", "text": "", "attachments": [], "enabled": True},
+            "errors": errors or {}}
 
 
 @console_view("engagement.manage")
@@ -80,8 +75,7 @@ def welcome_view(request):
         found = _scope(request.user, scope)
         template = templates_for(request.user.corp).filter(**found).first()
         values = {"scope": scope, "text": template.text if template else "",
-                  "attachments_raw": json.dumps(template.attachments, ensure_ascii=False,
-                                                indent=2) if template else "",
+                  "attachments": list(template.attachments) if template else [],
                   "enabled": template.enabled if template else True}
     return render_page(request, "engagement/welcome.html", _context(request, values))
 
@@ -90,12 +84,12 @@ def welcome_view(request):
 @require_POST
 def welcome_save_view(request):
     values, errors = _posted(request)
+    scope = _scope(request.user, values["scope"])
     if not errors:
         try:
             welcome_template_save(corp=request.user.corp, actor=request.user,
                                   text=values["text"], attachments=values["attachments"],
-                                  enabled=values["enabled"], **_scope(request.user,
-                                                                      values["scope"]))
+                                  enabled=values["enabled"], **scope)
         except ValidationFailed as exc:
             errors = exc.field_errors
     if errors:
@@ -108,13 +102,8 @@ def welcome_save_view(request):
 @require_POST
 def welcome_preview_view(request):
     values, errors = _posted(request)
+    context = {"errors": [m for messages in errors.values() for m in messages]}
     if not errors:
-        try:
-            welcome_validate(text=values["text"], attachments=values["attachments"])
-        except ValidationFailed as exc:
-            errors = exc.field_errors
-    preview = "" if errors else welcome_render(values["text"], **PREVIEW_NAMES)
-    return render_page(request, "engagement/_preview.html",
-                       {"preview": preview, "errors": errors,
-                        "attachments": values["attachments"] or []},
+        context.update(welcome_preview(values["text"], values["attachments"]))
+    return render_page(request, "engagement/_preview.html", context,
                        partial="engagement/_preview.html")
