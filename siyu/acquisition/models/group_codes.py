@@ -36,6 +36,9 @@ class GroupCode(TenantModel):
     wecom_config_id = models.CharField(max_length=64, blank=True, default="", db_index=True)
     wecom_template_id = models.CharField(max_length=64, blank=True, default="")
     qr_code = models.URLField(_("QR code"), max_length=500, blank=True, default="")
+    # The chat ids the join way lists now (the next groups below the limit), so a membership
+    # change pushes to WeCom only when the list really changes.
+    wecom_chat_ids = models.JSONField(default=list, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
                                    null=True, blank=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)

@@ -5,6 +5,7 @@ record who joined or left at the callback's CreateTime. dismiss needs no read: t
 gone in WeCom. The group services decide by time what a late callback may still change.
 """
 
+from siyu.acquisition.group_code_services import group_codes_for_group_changed
 from siyu.groups.services import (
     group_dismiss,
     group_ensure,
@@ -36,9 +37,12 @@ def on_chat_create(corp, payload: dict, event) -> None:
     [chat_id] = common.required(payload, "ChatId")
     chat = _chat(corp, chat_id)
     if chat is None:
-        group_ensure(corp=corp, chat_id=chat_id)
+        group = group_ensure(corp=corp, chat_id=chat_id)
     else:
-        group_upsert_from_wecom(corp=corp, chat=chat, event_time=common.event_time(payload))
+        group = group_upsert_from_wecom(corp=corp, chat=chat,
+                                        event_time=common.event_time(payload))
+    # Created for a group live code (auto_create_room): the code takes it up.
+    group_codes_for_group_changed(corp=corp, group=group)
 
 
 @handles(EVENT, "update")
@@ -61,9 +65,12 @@ def on_chat_update(corp, payload: dict, event) -> None:
                            event_time=when, quit_scene=payload.get("QuitScene"), chat=chat)
     if chat is not None:
         group_upsert_from_wecom(corp=corp, chat=chat, event_time=when)
+    # Group live codes over this group move on once it is full (or has room again).
+    group_codes_for_group_changed(corp=corp, group=group)
 
 
 @handles(EVENT, "dismiss")
 def on_chat_dismiss(corp, payload: dict, event) -> None:
     [chat_id] = common.required(payload, "ChatId")
-    group_dismiss(corp=corp, chat_id=chat_id, event_time=common.event_time(payload))
+    group = group_dismiss(corp=corp, chat_id=chat_id, event_time=common.event_time(payload))
+    group_codes_for_group_changed(corp=corp, group=group)
