@@ -4,9 +4,12 @@ A live code's own welcome overrides these defaults (the caller passes it in); se
 ``selectors.welcome_for`` for the precedence.
 """
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from siyu.core.tenancy import TenantModel
@@ -40,6 +43,13 @@ class WelcomeTemplate(TenantModel):
 
     def __str__(self):
         return str(self.employee or self.department)
+
+
+# A send is claimed, then WeCom answers within seconds (the WelcomeCode is dead after 20 s
+# anyway); a row still "sending" after this long belongs to a worker that stopped mid-send.
+STALE_SENDING_SECONDS = 60
+# Stored (not translated) on rows the sweeper closed; shown through DISPLAY_LABELS.
+WORKER_STOPPED_REASON = "unknown: the worker stopped while sending"
 
 
 class WelcomeDelivery(TenantModel):
@@ -87,3 +97,34 @@ class WelcomeDelivery(TenantModel):
 
     def __str__(self):
         return f"{self.dedupe_key}: {self.status}"
+
+    @property
+    def display_status(self) -> str:
+        """The status an operator should see: "unknown" when the worker stopped mid-send
+        (still "sending" past STALE_SENDING_SECONDS, or closed by the sweeper), since nobody
+        knows whether WeCom delivered it; it is never re-sent."""
+        if self.status == self.Status.SENDING and self.created_at and (
+                timezone.now() - self.created_at > timedelta(seconds=STALE_SENDING_SECONDS)):
+            return UNKNOWN
+        if self.status == self.Status.FAILED and self.reason == WORKER_STOPPED_REASON:
+            return UNKNOWN
+        return self.status
+
+    @property
+    def display_status_label(self) -> str:
+        return str(DISPLAY_LABELS.get(self.display_status, self.display_status))
+
+    @property
+    def display_reason(self) -> str:
+        if self.display_status == UNKNOWN:
+            return str(UNKNOWN_EXPLAINED)
+        return self.reason
+
+
+UNKNOWN = "unknown"
+UNKNOWN_EXPLAINED = _("It may or may not have reached the customer. A WelcomeCode works only "
+                      "once, so it is not sent again.")
+DISPLAY_LABELS = {
+    **dict(WelcomeDelivery.Status.choices),
+    UNKNOWN: _("Unknown — the worker stopped while sending"),
+}

@@ -1,9 +1,19 @@
 """Reads for welcome messages."""
 
 from dataclasses import replace
+from datetime import timedelta
+
+from django.db.models import Q
+from django.utils import timezone
 
 from siyu.accounts.models import Department
-from siyu.engagement.models import WelcomeDelivery, WelcomeTemplate
+from siyu.engagement.models import (
+    STALE_SENDING_SECONDS,
+    UNKNOWN,
+    WORKER_STOPPED_REASON,
+    WelcomeDelivery,
+    WelcomeTemplate,
+)
 from siyu.engagement.welcome import Welcome
 
 WelcomeDeliverySource = WelcomeDelivery.Source
@@ -55,5 +65,36 @@ def templates_for(corp):
     return WelcomeTemplate.objects.for_corp(corp).select_related("employee", "department")
 
 
-def deliveries_for(corp):
-    return WelcomeDelivery.objects.for_corp(corp).select_related("customer", "employee")
+# The statuses an operator filters by (WelcomeDelivery.display_status values).
+DELIVERY_FILTERS = (WelcomeDelivery.Status.SENT, WelcomeDelivery.Status.FAILED,
+                    WelcomeDelivery.Status.SKIPPED, UNKNOWN)
+
+
+def _display_status_q(status: str, now) -> Q:
+    """Rows whose ``display_status`` is ``status`` (kept in step with the model property)."""
+    Status = WelcomeDelivery.Status
+    stale = Q(status=Status.SENDING,
+              created_at__lt=now - timedelta(seconds=STALE_SENDING_SECONDS))
+    stopped = Q(status=Status.FAILED, reason=WORKER_STOPPED_REASON)
+    if status == UNKNOWN:
+        return stale | stopped
+    if status == Status.SENDING:
+        return Q(status=Status.SENDING) & ~stale
+    if status == Status.FAILED:
+        return Q(status=Status.FAILED) & ~stopped
+    return Q(status=status)
+
+
+def deliveries_for(corp, *, status: str = "", employee_ids=None, now=None):
+    """Welcome deliveries newest first, optionally only those shown with ``status`` (one of
+    DELIVERY_FILTERS or "sending") and only those of ``employee_ids`` (None: the whole corp,
+    including events whose employee is unknown; see accounts.scoping.visible_employee_ids).
+    Each row's ``display_status`` / ``display_status_label`` tells "unknown" (the worker
+    stopped mid-send) apart from a real failure."""
+    deliveries = (WelcomeDelivery.objects.for_corp(corp)
+                  .select_related("customer", "employee").order_by("-created_at", "-id"))
+    if employee_ids is not None:
+        deliveries = deliveries.filter(employee_id__in=employee_ids)
+    if status:
+        deliveries = deliveries.filter(_display_status_q(status, now or timezone.now()))
+    return deliveries

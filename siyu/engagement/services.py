@@ -1,7 +1,7 @@
 """Writes for welcome messages: editing the defaults and sending one per add event."""
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -11,7 +11,12 @@ from siyu.accounts.models import Employee
 from siyu.core.audit import audit_record, diff
 from siyu.core.errors import ValidationFailed
 from siyu.customers.models import Customer
-from siyu.engagement.models import WelcomeDelivery, WelcomeTemplate
+from siyu.engagement.models import (
+    STALE_SENDING_SECONDS,
+    WORKER_STOPPED_REASON,
+    WelcomeDelivery,
+    WelcomeTemplate,
+)
 from siyu.engagement.selectors import welcome_for
 from siyu.engagement.welcome import Welcome, welcome_render, welcome_validate
 from siyu.wecom.welcome import WelcomeRejected, add_event, welcome_message_send
@@ -124,3 +129,15 @@ def welcome_send(corp, event_id: int, *, override: Welcome | None = None):
                if event_time else None)
     _finish(delivery, Status.SENT, sent_at=sent_at, latency_ms=latency)
     return delivery
+
+
+def welcome_deliveries_close_stopped(*, now=None) -> int:
+    """Marks deliveries left "sending" by a worker that stopped mid-send as failed with
+    WORKER_STOPPED_REASON, so they read as "unknown" everywhere. Never re-sends: the
+    WelcomeCode may already have been used, and a second send could reach the customer twice.
+    A periodic hook in every worker; the conditional UPDATE makes concurrent runs harmless, and
+    a slow send that finishes afterwards still records its real outcome."""
+    cutoff = (now or timezone.now()) - timedelta(seconds=STALE_SENDING_SECONDS)
+    return (WelcomeDelivery.objects.unscoped()
+            .filter(status=Status.SENDING, created_at__lt=cutoff)
+            .update(status=Status.FAILED, reason=WORKER_STOPPED_REASON))

@@ -5,12 +5,14 @@ from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from siyu.accounts.scoping import visible_employee_ids
 from siyu.accounts.selectors import department_tree_for, employee_get_for, employees_for
-from siyu.console.access import console_view, render_page
+from siyu.console.access import console_view, paginate, render_page
 from siyu.core.errors import NotFound, ValidationFailed
 from siyu.engagement.forms import WelcomeFormInvalid, welcome_from_post
+from siyu.engagement.models import DISPLAY_LABELS, UNKNOWN
 from siyu.engagement.preview import welcome_preview
-from siyu.engagement.selectors import deliveries_for, templates_for
+from siyu.engagement.selectors import DELIVERY_FILTERS, deliveries_for, templates_for
 from siyu.engagement.services import welcome_template_save
 
 
@@ -48,6 +50,24 @@ def _posted(request) -> tuple[dict, dict]:
     return values, {}
 
 
+# Badge colour per display status; "unknown" stands out from a plain failure.
+STATUS_TONES = {"sent": "success", "failed": "danger", "skipped": "muted", UNKNOWN: "warning",
+                "sending": "info"}
+
+
+def _deliveries(request) -> dict:
+    """The recent deliveries of the employees the actor may see, filtered and paged."""
+    status = request.GET.get("status", "")
+    status = status if status in DELIVERY_FILTERS else ""
+    deliveries = deliveries_for(request.user.corp, status=status,
+                                employee_ids=visible_employee_ids(request.user))
+    page = paginate(request, deliveries)
+    for delivery in page:
+        delivery.tone = STATUS_TONES.get(delivery.display_status, "muted")
+    return {"page_obj": page, "delivery_status": status,
+            "delivery_filters": [(code, DISPLAY_LABELS[code]) for code in DELIVERY_FILTERS]}
+
+
 def _context(request, values: dict | None = None, errors: dict | None = None) -> dict:
     actor = request.user
     employee_ids = set(employees_for(actor).values_list("pk", flat=True))
@@ -55,14 +75,12 @@ def _context(request, values: dict | None = None, errors: dict | None = None) ->
     department_ids = {d.pk for d in departments}
     templates = [t for t in templates_for(actor.corp)
                  if t.employee_id in employee_ids or t.department_id in department_ids]
-    deliveries = [d for d in deliveries_for(actor.corp)[:50]
-                  if d.employee_id in employee_ids][:20]
     scope_options = [
         (_("Employees"), [(f"employee:{e.pk}", f"{e.name} ({e.userid})")
                           for e in employees_for(actor)]),
         (_("Departments"), [(f"department:{d.pk}", d.name) for d in departments]),
     ]
-    return {"templates": templates, "deliveries": deliveries, "scope_options": scope_options,
+    return {"templates": templates, "scope_options": scope_options, **_deliveries(request),
             "values": values or {"scope": "", "text": "", "attachments": [], "enabled": True},
             "errors": errors or {}}
 
@@ -77,6 +95,9 @@ def welcome_view(request):
         values = {"scope": scope, "text": template.text if template else "",
                   "attachments": list(template.attachments) if template else [],
                   "enabled": template.enabled if template else True}
+    if request.htmx and request.htmx.target == "welcome-deliveries":
+        return render_page(request, "engagement/_deliveries.html", _deliveries(request),
+                           partial="engagement/_deliveries.html")
     return render_page(request, "engagement/welcome.html", _context(request, values))
 
 

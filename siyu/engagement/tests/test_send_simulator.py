@@ -2,13 +2,19 @@
 filled, never twice for a duplicate, 41051 and late events recorded with their reasons."""
 
 import time
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from siyu.accounts.tests.factories import CorpFactory, EmployeeFactory
 from siyu.customers.tests.factories import CustomerFactory
 from siyu.engagement.models import WelcomeDelivery
-from siyu.engagement.services import welcome_send, welcome_template_save
+from siyu.engagement.services import (
+    welcome_deliveries_close_stopped,
+    welcome_send,
+    welcome_template_save,
+)
 from siyu.engagement.welcome import Welcome
 from siyu.wecom.client import sync_client_for
 from siyu.wecom.models import WeComEvent
@@ -135,3 +141,23 @@ def test_no_welcome_code_or_no_template_is_skipped(corp, sim, added):
 
 def test_unknown_event_gives_none(corp):
     assert welcome_send(corp, 999_999) is None
+
+
+def test_worker_stopped_mid_send_is_unknown_and_never_resent(corp, sim, added):
+    """A worker claimed the event and died before recording the answer: the row stays
+    "sending". Re-dispatching the event (the sweeper's job) must not send again, since the
+    first call may have reached the customer; the row reads "unknown" once it is stale and
+    keeps reading so after the periodic hook closes it."""
+    code, employee = added
+    event = add_event(corp, code)
+    WelcomeDelivery.objects.create(corp=corp, dedupe_key=event.dedupe_key, event_id=event.pk,
+                                   employee=employee, status="sending")
+    again = welcome_send(corp, event.pk)
+    assert again.status == "sending" and again.display_status == "sending"
+    WelcomeDelivery.objects.for_corp(corp).update(
+        created_at=timezone.now() - timedelta(seconds=90))
+    assert welcome_send(corp, event.pk).display_status == "unknown"
+    assert welcome_deliveries_close_stopped() == 1
+    closed = welcome_send(corp, event.pk)
+    assert (closed.status, closed.display_status) == ("failed", "unknown")
+    assert send_calls(sim) == 0 and sim.control.welcome_messages() == []
