@@ -2,6 +2,8 @@ from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
 EXPIRE_EVERY_SECONDS = 60
+# Duty slots are given to the minute; checking twice a minute keeps a slot edge within 30 s.
+REFRESH_EVERY_SECONDS = 30
 
 
 class AcquisitionConfig(AppConfig):
@@ -10,8 +12,11 @@ class AcquisitionConfig(AppConfig):
     verbose_name = _("Acquisition")
 
     def ready(self):
+        from siyu.acquisition.schedule import live_codes_refresh_due
         from siyu.acquisition.services import live_codes_expire
         from siyu.core.jobs import register_periodic
 
         register_periodic("acquisition.expire_live_codes", live_codes_expire,
                           every_seconds=EXPIRE_EVERY_SECONDS)
+        register_periodic("acquisition.refresh_live_codes", live_codes_refresh_due,
+                          every_seconds=REFRESH_EVERY_SECONDS)

@@ -124,10 +124,32 @@ def next_change(slots: Iterable[Slot], now: datetime) -> datetime | None:
     local = now.astimezone(CHINA)
     best = None
     for slot in slots:
-        for day_offset in range(8):
+        for day_offset in range(9):
             day = (local + timedelta(days=day_offset)).date()
-            for edge in (slot.start, slot.end):
+            edges = []
+            if day.weekday() in slot.weekdays:
+                edges.append(slot.start)
+            # A slot crossing midnight ends on the day after a listed day.
+            end_day = day.weekday() if slot.start < slot.end else (day.weekday() - 1) % 7
+            if end_day in slot.weekdays:
+                edges.append(slot.end)
+            for edge in edges:
                 candidate = datetime.combine(day, edge, tzinfo=CHINA)
                 if candidate > local and (best is None or candidate < best):
                     best = candidate
     return best
+
+
+def next_refresh(members: Sequence[Member], mode: str, now: datetime) -> datetime | None:
+    """When the list to push may next change by the clock alone: a duty slot starting or
+    ending (``time_slot`` codes), or China midnight when daily caps start over. ``None`` when
+    only adds change it."""
+    candidates = []
+    if mode == TIME_SLOT:
+        edge = next_change((s for m in members for s in m.slots), now)
+        if edge is not None:
+            candidates.append(edge)
+    if any(m.daily_cap is not None for m in members):
+        tomorrow = now.astimezone(CHINA).date() + timedelta(days=1)
+        candidates.append(datetime.combine(tomorrow, time(0, 0), tzinfo=CHINA))
+    return min(candidates) if candidates else None

@@ -37,6 +37,13 @@ def members_from_rows(corp, live_code) -> list[dict]:
             for r in rows]
 
 
+def next_refresh_at(members: list[dict], mode: str, *, now: datetime) -> datetime | None:
+    """See assignment.next_refresh; departments need no expansion for the clock."""
+    specs = [assignment.Member((), daily_cap=m["daily_cap"], is_backup=m["is_backup"],
+                               order=m["order"], slots=_slots(m["slots"])) for m in members]
+    return assignment.next_refresh(specs, mode, now)
+
+
 def assignment_for_members(corp, members: list[dict], mode: str, *, now: datetime,
                            live_code=None) -> assignment.Assignment:
     specs = []

@@ -179,7 +179,9 @@ def live_code_create(*, corp, actor, name, mode=LiveCode.Mode.RANDOM, members=()
         with transaction.atomic():
             live_code = LiveCode.objects.create(
                 corp=corp, state=state, created_by=actor if getattr(actor, "pk", None) else None,
-                wecom_config_id=pushed["config_id"], qr_code=pushed["qr_code"], **clean.fields)
+                wecom_config_id=pushed["config_id"], qr_code=pushed["qr_code"],
+                next_refresh_at=rotation.next_refresh_at(clean.members, mode, now=now),
+                **clean.fields)
             live_code.tags.set(clean.tags)
             _store_members(live_code, clean.members)
             audit_record(corp=corp, actor=actor, action="live_code.create", obj=live_code,
@@ -211,6 +213,7 @@ def live_code_update(*, corp, actor, live_code: LiveCode, name, mode, members, s
     with transaction.atomic():
         for key, value in clean.fields.items():
             setattr(live_code, key, value)
+        live_code.next_refresh_at = rotation.next_refresh_at(clean.members, mode, now=now)
         live_code.save()
         live_code.tags.set(clean.tags)
         _store_members(live_code, clean.members)
