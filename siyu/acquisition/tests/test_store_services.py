@@ -356,3 +356,95 @@ def test_another_enterprises_code_is_refused(corp, admin, people):
         store_code_update(corp=corp, actor=admin, store_code=foreign, name="Mine now")
     foreign.refresh_from_db()
     assert foreign.status == StoreCode.Status.ACTIVE and foreign.name == "Foreign"
+
+
+# --- groups: a group live code per store ----------------------------------------------------
+@pytest.fixture
+def groups(corp, sim, people):
+    made = []
+    for i in range(3):
+        chat_id = sim.control.create_group(owner=people[0].userid, name=f"门店群{i}")["chat_id"]
+        made.append(CustomerGroup.objects.create(corp=corp, chat_id=chat_id, name=f"门店群{i}",
+                                                 owner=people[0], member_count=1))
+    return made
+
+
+def join_ways(sim) -> dict:
+    return {w["config_id"]: w for w in sim.control.contact_ways()["join_ways"]}
+
+
+def test_store_groups_get_a_group_code_in_the_chosen_order(corp, admin, code, people, groups,
+                                                           sim):
+    store = add_store(corp, admin, code, people,
+                      group_ids=[groups[1].pk, groups[0].pk])
+    group_code = store.group_code
+    assert group_code.name == "门店活码 · 静安店"
+    way = join_ways(sim)[group_code.wecom_config_id]
+    assert way["chat_id_list"] == [groups[1].chat_id, groups[0].chat_id]
+    assert way["state"] == group_code.state and group_code.qr_code
+    assert store.live_code is not None  # employees too: both codes
+
+
+def test_store_with_groups_only_has_no_live_code(corp, admin, code, people, groups, sim):
+    store = add_store(corp, admin, code, people, employee_ids=[], group_ids=[groups[0].pk])
+    assert store.live_code is None and store.group_code is not None
+    assert not LiveCode.objects.for_corp(corp).exists()
+
+
+def test_switching_a_store_from_employees_to_groups_and_back(corp, admin, code, people, groups,
+                                                             sim):
+    store = add_store(corp, admin, code, people)
+    live = store.live_code
+    fields = {"name": store.name, "city": store.city, "address": store.address}
+    store_update(corp=corp, actor=admin, store=store, employee_ids=[],
+                 group_ids=[groups[2].pk], **fields)
+    store.refresh_from_db()
+    live.refresh_from_db()
+    assert store.live_code is None and live.status == LiveCode.Status.DISABLED
+    assert live.wecom_config_id not in ways(sim)
+    group_code = store.group_code
+    assert join_ways(sim)[group_code.wecom_config_id]["chat_id_list"] == [groups[2].chat_id]
+    store_update(corp=corp, actor=admin, store=store, employee_ids=[people[1].pk],
+                 group_ids=[groups[2].pk, groups[0].pk], **fields)
+    store.refresh_from_db()
+    assert store.group_code_id == group_code.pk  # the same group code, re-pointed
+    assert join_ways(sim)[group_code.wecom_config_id]["chat_id_list"] == [
+        groups[2].chat_id, groups[0].chat_id]
+    assert ways(sim)[store.live_code.wecom_config_id]["user"] == [people[1].userid]
+    store_update(corp=corp, actor=admin, store=store, employee_ids=[people[1].pk],
+                 group_ids=[], **fields)
+    store.refresh_from_db()
+    group_code.refresh_from_db()
+    assert store.group_code is None and group_code.status == "disabled"
+    assert group_code.wecom_config_id not in join_ways(sim)
+
+
+def test_group_code_refusal_discards_the_new_live_code(corp, admin, code, people, sim):
+    stranger = CustomerGroup.objects.create(corp=corp, chat_id="wr_unknown_to_wecom",
+                                            name="幽灵群", owner=people[0])
+    before_ways, before_joins = set(ways(sim)), set(join_ways(sim))
+    with pytest.raises((Conflict, ValidationFailed)):
+        add_store(corp, admin, code, people, group_ids=[stranger.pk])
+    assert not Store.objects.for_corp(corp).exists()
+    assert not LiveCode.objects.for_corp(corp).exists()
+    assert set(ways(sim)) == before_ways and set(join_ways(sim)) == before_joins
+
+
+def test_delete_and_disable_stop_the_group_codes_too(corp, admin, code, people, groups, sim):
+    first = add_store(corp, admin, code, people, group_ids=[groups[0].pk])
+    second = add_store(corp, admin, code, people, name="徐汇店", employee_ids=[],
+                       group_ids=[groups[1].pk])
+    store_delete(corp=corp, actor=admin, store=first)
+    assert first.group_code.wecom_config_id not in join_ways(sim)
+    store_code_disable(corp=corp, actor=admin, store_code=code)
+    second.group_code.refresh_from_db()
+    assert second.group_code.status == "disabled"
+    assert second.group_code.wecom_config_id not in join_ways(sim)
+
+
+def test_renaming_the_code_renames_the_group_codes(corp, admin, code, people, groups, sim):
+    store = add_store(corp, admin, code, people, group_ids=[groups[0].pk])
+    store_code_update(corp=corp, actor=admin, store_code=code, name="秋季门店")
+    store.group_code.refresh_from_db()
+    assert store.group_code.name == "秋季门店 · 静安店"
+    assert join_ways(sim)[store.group_code.wecom_config_id]["remark"] == "秋季门店 · 静安店"
