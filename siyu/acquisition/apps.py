@@ -12,6 +12,7 @@ class AcquisitionConfig(AppConfig):
     verbose_name = _("Acquisition")
 
     def ready(self):
+        from siyu.acquisition.group_code_services import group_codes_reconcile
         from siyu.acquisition.schedule import live_codes_refresh_due
         from siyu.acquisition.services import live_codes_expire
         from siyu.core.jobs import register_periodic
@@ -20,3 +21,6 @@ class AcquisitionConfig(AppConfig):
                           every_seconds=EXPIRE_EVERY_SECONDS)
         register_periodic("acquisition.refresh_live_codes", live_codes_refresh_due,
                           every_seconds=REFRESH_EVERY_SECONDS)
+        # Group codes: expiry, and a safety net for a join way push that failed.
+        register_periodic("acquisition.reconcile_group_codes", group_codes_reconcile,
+                          every_seconds=EXPIRE_EVERY_SECONDS)

@@ -29,7 +29,7 @@ from siyu.core.audit import audit_record, diff
 from siyu.core.errors import Conflict, ValidationFailed
 from siyu.engagement.welcome import PLACEHOLDERS, TEXT_MAX_BYTES, attachments_errors
 from siyu.groups.models import CustomerGroup, GroupMember
-from siyu.wecom.errors import WeComTransientError
+from siyu.wecom.errors import WeComError, WeComTransientError
 from siyu.wecom.join_ways import (
     CHATS_MAX,
     ROOM_BASE_NAME_MAX,
@@ -456,15 +456,14 @@ def group_codes_reconcile(*, now=None) -> int:
     for code in expired:
         try:
             done += _disable(code, actor=None, action="group_code.expire")
-        except Conflict as error:
-            log.warning("Expired group code %s could not be disabled: %s", code.pk,
-                        error.message)
+        except (Conflict, WeComError) as error:  # the others still get their turn
+            log.warning("Expired group code %s could not be disabled: %s", code.pk, error)
     active = GroupCode.objects.unscoped().select_related("corp").filter(
         status=GroupCode.Status.ACTIVE).exclude(wecom_config_id="")
     for code in active.iterator():
         try:
             if group_code_advance(group_code=code) is not None:
                 done += 1
-        except Conflict as error:
-            log.warning("Group code %s could not move on: %s", code.pk, error.message)
+        except (Conflict, WeComError) as error:
+            log.warning("Group code %s could not move on: %s", code.pk, error)
     return done
