@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import F, Max
 from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 
@@ -455,3 +455,14 @@ def store_delete(*, corp, actor, store: Store) -> None:
         audit_record(corp=corp, actor=actor, action="store.delete", obj=store,
                      changes={k: [v, None] for k, v in _snapshot(store).items()})
         store.delete()
+
+
+# --- landing page counters (system actions of the public page: no actor, no audit) ----------
+def store_code_count_view(*, store_code: StoreCode) -> None:
+    StoreCode.objects.for_corp(store_code.corp_id).filter(pk=store_code.pk).update(
+        landing_views=F("landing_views") + 1)
+
+
+def store_count_shown_nearest(*, store: Store) -> None:
+    Store.objects.for_corp(store.corp_id).filter(pk=store.pk).update(
+        shown_nearest=F("shown_nearest") + 1)

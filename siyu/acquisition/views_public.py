@@ -20,6 +20,7 @@ from siyu.acquisition.store_selectors import (
     store_code_by_slug,
     stores_in,
 )
+from siyu.acquisition.store_services import store_code_count_view, store_count_shown_nearest
 from siyu.core.errors import NotFound, ValidationFailed
 
 # Next-nearest stores listed under the nearest one.
@@ -65,6 +66,8 @@ def landing_view(request, slug):
         store_code = store_code_by_slug(slug)
     except NotFound:
         return _not_found(request)
+    if "city" not in request.GET:  # the no-JavaScript city choice is the same visit
+        store_code_count_view(store_code=store_code)
     context = {
         "code": store_code,
         "nearest_url": reverse("acquisition_public:nearest", args=[slug]),
@@ -95,6 +98,7 @@ def nearest_view(request, slug):
                                 status=400))
     if ranked is None:
         return _no_store(render(request, "acquisition/stores/_nearest.html", {"card": None}))
+    store_count_shown_nearest(store=ranked.store)
     point = geo.parse_point(lat, lng)
     others = geo.ranked(*point, serving_stores(store_code))[1:1 + ALTERNATIVES]
     return _no_store(render(request, "acquisition/stores/_nearest.html",

@@ -29,6 +29,8 @@ class StoreCode(TenantModel):
                               default=Status.ACTIVE, db_index=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
                                    null=True, blank=True, related_name="+")
+    # Landing page openings, counted with one conditional UPDATE each (no table of hits).
+    landing_views = models.PositiveBigIntegerField(_("landing page views"), default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -63,6 +65,8 @@ class Store(TenantModel):
     group_code = models.ForeignKey("acquisition.GroupCode", on_delete=models.SET_NULL,
                                    null=True, blank=True, related_name="+")
     order = models.IntegerField(_("order"), default=0)
+    # Times the landing page answered a location with this store as the nearest.
+    shown_nearest = models.PositiveBigIntegerField(_("shown as nearest"), default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -222,3 +222,20 @@ def test_other_enterprises_and_other_codes_never_show(client, code, world, other
     assert "对手" not in page and "另一个码" not in page
     # And the other way round.
     assert "对手静安店" in nearest(client, theirs, str(JINGAN[0]), str(JINGAN[1])).content.decode()
+
+
+def test_views_and_nearest_answers_are_counted(client, code):
+    client.get(landing(code))
+    client.get(landing(code))
+    client.get(landing(code), {"city": "上海市"})  # the same visit choosing a city
+    stores(client, code, city="上海市")
+    nearest(client, code, "31.2300", "121.4500")
+    nearest(client, code, "31.2300", "121.4500")
+    nearest(client, code, "north", "121.4500")  # refused: counts nothing
+    code.refresh_from_db()
+    assert code.landing_views == 2
+    shown = dict(code.stores.values_list("name", "shown_nearest"))
+    assert shown["静安店"] == 2 and sum(shown.values()) == 2
+    client.get(reverse("acquisition_public:landing", args=["no-such-code"]))
+    code.refresh_from_db()
+    assert code.landing_views == 2

@@ -117,7 +117,10 @@ def test_manager_lists_every_code_of_the_enterprise(client, world, code, theirs)
 
 # --- detail and QR --------------------------------------------------------------------------
 def test_detail_shows_landing_url_qr_and_stores(client, world, code):
+    StoreCode.objects.for_corp(world.corp).filter(pk=code.pk).update(landing_views=7)
+    Store.objects.for_corp(world.corp).update(shown_nearest=5)
     html = login(client, world.admin).get(url("store_code_detail", code.pk)).content.decode()
+    assert "Opened 7 times" in html and '<td class="num">5</td>' in html
     assert f"http://testserver/s/{code.slug}/" in html
     assert url("store_code_qr", code.pk) in html
     assert "静安店" in html and "南京西路 1266 号" in html and "x销售甲" in html
