@@ -23,8 +23,9 @@ only their own adds.
 import datetime
 from dataclasses import dataclass, field
 
-from django.db.models import Count, F, FilteredRelation, Q
+from django.db.models import Count, DateTimeField, F, FilteredRelation, Func, Q
 from django.db.models.functions import TruncDate
+from django.db.models.lookups import GreaterThan
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -108,10 +109,22 @@ class Measures:
     deleted_by_customer: int = 0
     deleted_by_employee: int = 0
     inactive: int = 0  # scans of the code while it was expired or disabled
-    retention: tuple[Retention, ...] = ()
+    retention: tuple[Retention, ...] = field(
+        default_factory=lambda: tuple(Retention(days, 0, 0) for days in RETENTION_DAYS))
 
     def retention_at(self, days: int) -> Retention | None:
         return next((r for r in self.retention if r.days == days), None)
+
+    def __add__(self, other: "Measures") -> "Measures":
+        counts = {name: getattr(self, name) + getattr(other, name) for name in _COUNTS}
+        retention = tuple(Retention(mine.days, mine.eligible + theirs.eligible,
+                                    mine.retained + theirs.retained)
+                          for mine, theirs in zip(self.retention, other.retention, strict=True))
+        return Measures(**counts, retention=retention)
+
+
+_COUNTS = ("scans", "new_customers", "net", "deleted", "deleted_by_customer",
+           "deleted_by_employee", "inactive")
 
 
 @dataclass(frozen=True)
@@ -144,6 +157,44 @@ class LiveCodeStats:
 
 
 # --- query building ---------------------------------------------------------------------
+
+class _ChinaDay(TruncDate):
+    """The China day of a timestamp. SQLite gets the native ``date(ts, '+8 hours')`` instead of
+    Django's per-row Python time zone function, which tripled the time of the per-day query
+    on 100,000 adds; exact because Asia/Shanghai has had no daylight saving time since 1991
+    (and SQLite stores timestamps in UTC)."""
+
+    def __init__(self, expression, **extra):
+        super().__init__(expression, tzinfo=CHINA, **extra)
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        sql, params = compiler.compile(self.lhs)
+        return f"date({sql}, '+8 hours')", params
+
+
+class _Moment(Func):
+    """A timestamp column, optionally moved ``days`` on, for comparing two timestamps.
+
+    SQLite stores timestamps as UTC text, and Django adds a duration to one with a per-row
+    Python function; there both sides are rendered by the native ``strftime`` (milliseconds,
+    the same format on both sides, so text order is time order). Elsewhere: ``column +
+    interval``."""
+
+    output_field = DateTimeField()
+
+    def __init__(self, column: str, days: int = 0):
+        self.days = days
+        moved = F(column) + datetime.timedelta(days=days) if days else F(column)
+        super().__init__(F(column), moved)
+
+    def as_sql(self, compiler, connection, **extra_context):
+        return compiler.compile(self.source_expressions[1])
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        sql, params = compiler.compile(self.source_expressions[0])
+        # %% is a literal % once Django turns its %s placeholders into SQLite's ?.
+        return f"strftime('%%Y-%%m-%%d %%H:%%M:%%f', {sql}, '+{self.days} days')", params
+
 
 _STANDING = Q(rel__id__isnull=False, rel__deleted_at__isnull=True)
 _DELETED = Q(rel__deleted_at__isnull=False)
@@ -185,26 +236,23 @@ def _retention_aggregates(now: datetime.datetime) -> dict:
         span = datetime.timedelta(days=days)
         # Old enough: exactly N days after the add counts. Retained: still standing, or ended
         # strictly after the N-day mark (ended at the mark itself means it did not last N days).
+        # Standing is tested first so the date arithmetic runs only for ended relationships.
         eligible = Q(added_at__lte=now - span)
-        lasted = _STANDING | Q(rel__deleted_at__gt=F("added_at") + span)
+        ended_after = GreaterThan(_Moment("rel__deleted_at"), _Moment("added_at", days))
+        lasted = _STANDING | (_DELETED & Q(ended_after))
         aggregates[f"eligible_{days}"] = _count(eligible)
         aggregates[f"retained_{days}"] = _count(eligible & lasted)
     return aggregates
 
 
-def _all_aggregates(now) -> dict:
+def _all_aggregates(now: datetime.datetime) -> dict:
     return {**_basic_aggregates(), **_retention_aggregates(now)}
 
 
 def _measures(row: dict) -> Measures:
     retention = tuple(Retention(days, row[f"eligible_{days}"], row[f"retained_{days}"])
-                      for days in RETENTION_DAYS if f"eligible_{days}" in row)
-    return Measures(
-        scans=row["scans"], new_customers=row["new_customers"], net=row["net"],
-        deleted=row["deleted"], deleted_by_customer=row["deleted_by_customer"],
-        deleted_by_employee=row["deleted_by_employee"], inactive=row["inactive"],
-        retention=retention,
-    )
+                      for days in RETENTION_DAYS)
+    return Measures(**{name: row[name] for name in _COUNTS}, retention=retention)
 
 
 def _employee_names(corp_id, ids) -> dict:
@@ -223,22 +271,25 @@ def live_code_stats(actor, live_code_id, day_range: DayRange, *,
     now = now or timezone.now()
     adds = _adds(actor, code.corp_id, day_range).filter(live_code=code)
 
-    totals = _measures(adds.aggregate(**_all_aggregates(now)))
-
-    per_day = {
-        row["day"]: _measures(row)
-        for row in adds.annotate(day=TruncDate("added_at", tzinfo=CHINA))
-        .values("day").annotate(**_basic_aggregates()).order_by("day")
-    }
+    # One pass over the adds, grouped by China day and employee; the day series, the
+    # employee table and the totals are sums of these few hundred rows (counts add up,
+    # retention included, as it is counted, not averaged).
+    cells = [(row["day"], row["employee_id"], _measures(row))
+             for row in adds.annotate(day=_ChinaDay("added_at"))
+             .values("day", "employee_id").annotate(**_all_aggregates(now)).order_by()]
+    per_day: dict = {}
+    per_employee: dict = {}
+    for day, employee_id, measures in cells:
+        per_day[day] = per_day.get(day, Measures()) + measures
+        per_employee[employee_id] = per_employee.get(employee_id, Measures()) + measures
+    totals = sum(per_day.values(), Measures())
     days = [DayRow(day, per_day.get(day, Measures())) for day in day_range.days]
 
-    rows = list(adds.values("employee_id").annotate(**_all_aggregates(now)).order_by())
-    names = _employee_names(code.corp_id, [row["employee_id"] for row in rows])
+    names = _employee_names(code.corp_id, per_employee)
     employees = [
-        EmployeeRow(row["employee_id"],
-                    names.get(row["employee_id"]) or _("Employee no longer in Siyu"),
-                    _measures(row))
-        for row in rows
+        EmployeeRow(employee_id, names.get(employee_id) or _("Employee no longer in Siyu"),
+                    measures)
+        for employee_id, measures in per_employee.items()
     ]
     employees.sort(key=lambda r: (-r.measures.scans, r.name, r.employee_id or 0))
     return LiveCodeStats(code, day_range, now, totals, days, employees)
