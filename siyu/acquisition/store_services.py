@@ -9,6 +9,7 @@ transaction (as in the live code services); if a later step fails, the codes thi
 created are discarded and the codes it changed are put back, so a failed call leaves neither
 stores nor live codes behind."""
 
+import logging
 import re
 from dataclasses import dataclass
 from decimal import Decimal
@@ -26,6 +27,8 @@ from siyu.acquisition.models import GroupCode, LiveCode, Store, StoreCode
 from siyu.core.audit import audit_record, diff
 from siyu.core.errors import Conflict, ValidationFailed
 from siyu.groups.models import CustomerGroup
+
+log = logging.getLogger(__name__)
 
 PERMISSION = "acquisition.manage"
 NAME_MAX = 64
@@ -230,8 +233,9 @@ class _Undo:
         for step in reversed(self.steps):
             try:
                 step()
-            except Exception:  # noqa: S112 — a failed undo must not hide the original error
-                continue
+            except Exception:
+                # A failed undo must not hide the original error; it is logged instead.
+                log.exception("Could not undo a WeCom change for a store.")
 
 
 def _as_field(exc: ValidationFailed, field: str) -> ValidationFailed:
