@@ -322,7 +322,7 @@ def page_urls(world):
         "departments": reverse("accounts:departments"),
         "audit log": reverse("console:audit"),
         "jobs": reverse("console:jobs"),
-        "area not built": reverse("console:area", args=["channel-codes"]),
+        "area not built": reverse("console:area", args=["fission"]),
     }
 
 

@@ -163,12 +163,12 @@ def test_home_employee_count_is_scoped(login_as, world, other_world):
 # ---------- area pages ----------
 
 def test_area_page_says_plainly_it_is_not_available(login_as, world):
-    response = login_as(world.staff_a).get(reverse("console:area", args=["channel-codes"]))
+    response = login_as(world.staff_a).get(reverse("console:area", args=["fission"]))
     assert response.status_code == 200
     html = response.content.decode()
     assert "not available yet" in html
-    assert "Requirement B2" in html
-    assert "rotates over one or more employees" in html
+    assert "Requirement B5" in html
+    assert "invite friends with a personal poster" in html
 
 
 def test_area_page_of_a_built_area_redirects_to_it(login_as, world):
