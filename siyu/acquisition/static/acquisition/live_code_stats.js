@@ -26,7 +26,7 @@
         data: data.days.map(function (d) { return d.slice(5); }) }, AXIS),
       yAxis: Object.assign({ type: "value", minInterval: 1 }, SPLIT, AXIS),
       series: keys.map(function (key) {
-        return { name: data.labels[key], type: "line", smooth: 0.3, smoothMonotone: "x",
+        return { name: data.labels[key], type: "line",
           showSymbol: false, data: data.series[key], lineStyle: { width: 2 } };
       })
     });
