@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from siyu.accounts.models import Employee
@@ -35,6 +35,9 @@ WEEKDAYS = [(0, gettext_lazy("Mon")), (1, gettext_lazy("Tue")), (2, gettext_lazy
             (3, gettext_lazy("Thu")), (4, gettext_lazy("Fri")), (5, gettext_lazy("Sat")),
             (6, gettext_lazy("Sun"))]
 POSTER_SIZES = {"a4": "A4", "a5": "A5"}
+# The model's "Active" is also an employee's status (在职); a code is in use (启用).
+STATUS_LABELS = [(LiveCode.Status.ACTIVE, pgettext_lazy("live code", "Active")),
+                 (LiveCode.Status.DISABLED, pgettext_lazy("live code", "Disabled"))]
 
 
 # -- list -------------------------------------------------------------------------------------
@@ -45,7 +48,7 @@ def live_codes_view(request):
     status = request.GET.get("status", "")
     page = paginate(request, live_code_list(request.user, q=q, status=status))
     context = {"page_obj": page, "codes": page.object_list, "q": q, "status": status,
-               "statuses": LiveCode.Status.choices,
+               "statuses": STATUS_LABELS,
                "can_manage": request.user.has_siyu_perm(MANAGE)}
     return render_page(request, "acquisition/live_codes/list.html", context,
                        partial="acquisition/live_codes/_table.html")

@@ -52,6 +52,15 @@ def workers(tmp_path, corp):
     pool.stop_all()
 
 
+@pytest.fixture
+def patient_browser():
+    """Worker subprocesses, the simulator and the live server share the machine with the
+    browser here; on a busy machine a page can take longer than the console tests' 5 s."""
+    expect.set_options(timeout=15_000)
+    yield 15_000
+    expect.set_options(timeout=5_000)
+
+
 def _vip_tag(sim, corp):
     """The simulator's corp tag 客户等级/VIP, known to Siyu by its WeCom ids."""
     wecom = sim.simulator.state
@@ -70,7 +79,7 @@ def _sign_in(page, user):
 
 
 def test_campaign_code_created_in_the_console_tags_and_welcomes_a_scanning_customer(
-        open_page, corp, sim, workers):
+        open_page, corp, sim, workers, patient_browser):
     users = [u for u in sim.control.population()["users"] if u["status"] == 1][:2]
     employees = [EmployeeFactory(corp=corp, userid=u["userid"], name=u["name"]) for u in users]
     vip = _vip_tag(sim, corp)
@@ -79,6 +88,7 @@ def test_campaign_code_created_in_the_console_tags_and_welcomes_a_scanning_custo
 
     # The operator creates the code in the console.
     page = open_page()
+    page.set_default_timeout(patient_browser)
     _sign_in(page, admin)
     page.get_by_role("link", name="New live code").click()
     page.get_by_label("Name").fill("双11 直播间")
