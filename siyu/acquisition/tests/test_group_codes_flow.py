@@ -211,3 +211,15 @@ def test_expired_codes_are_disabled_by_the_reconcile(corp, admin, groups, sim):
     assert GroupCode.objects.for_corp(corp).get(pk=code.pk).status == "disabled"
     assert sim.control.contact_ways()["join_ways"] == []
     assert AuditLog.objects.for_corp(corp).filter(action="group_code.expire").count() == 1
+
+
+def test_simulator_finds_the_join_way_by_state_and_opens_a_group_already_joined(
+        corp, admin, groups, sim, callbacks):
+    code = group_code_create(corp=corp, actor=admin, name="Fans", group_ids=[groups[0].pk])
+    joined = sim.control.action("scan_join_way", state=code.state)
+    assert joined["chat_id"] == groups[0].chat_id and joined["state"] == code.state
+    again = sim.control.action("scan_join_way", state=code.state,
+                               external_userid=joined["external_userid"])
+    assert again["already_member"] and again["chat_id"] == groups[0].chat_id
+    with pytest.raises(SimulatorError, match="No join way"):
+        sim.control.action("scan_join_way", state="gc_unknown")
