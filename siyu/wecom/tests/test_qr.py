@@ -64,6 +64,24 @@ def test_opening_the_scan_url_adds_a_customer_with_the_state(sim):
     assert all(r["change_type"] == "add_external_contact" for r in records[:2])
 
 
+def test_scanning_a_join_way_puts_a_customer_into_its_group(sim):
+    api = httpx.Client(base_url=sim.base_url, timeout=10)
+    token = api.get("gettoken", params={"corpid": sim.config.corp_id,
+                                        "corpsecret": sim.config.contact_secret}
+                    ).json()["access_token"]
+    chat_id = next(iter(sim.simulator.state.chats))
+    added = api.post("externalcontact/groupchat/add_join_way", params={"access_token": token},
+                     json={"scene": 2, "chat_id_list": [chat_id], "state": "gc_qrtest"}).json()
+    api.close()
+    assert added["errcode"] == 0, added
+    way = sim.simulator.state.join_ways[added["config_id"]]
+    image = httpx.get(way["qr_code"])
+    assert image.content == _expected_png(f"{sim.root_url}/sim/scan/{added['config_id']}")
+    result = httpx.get(f"{sim.root_url}/sim/scan/{added['config_id']}",
+                       params={"format": "json"}).json()
+    assert result["kind"] == "join_way" and result["chat_id"] == chat_id
+
+
 def test_unknown_way_is_404_for_the_image_and_400_for_a_scan(sim):
     assert httpx.get(f"{sim.root_url}/sim/qr/nope").status_code == 404
     assert httpx.get(f"{sim.root_url}/sim/scan/nope").status_code == 400
