@@ -5,6 +5,7 @@ group in front reaches the member limit the code moves on to the next one; with
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from siyu.acquisition.models.live_codes import STATE_MAX
 from siyu.core.tenancy import TenantModel
@@ -12,8 +13,8 @@ from siyu.core.tenancy import TenantModel
 
 class GroupCode(TenantModel):
     class Status(models.TextChoices):
-        ACTIVE = "active", _("Active")
-        DISABLED = "disabled", _("Disabled")
+        ACTIVE = "active", pgettext_lazy("code status", "Active")
+        DISABLED = "disabled", pgettext_lazy("code status", "Disabled")
 
     name = models.CharField(_("name"), max_length=64)
     state = models.CharField(_("state"), max_length=STATE_MAX)

@@ -5,6 +5,7 @@ round-robin rotation and daily caps."""
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from siyu.core.tenancy import TenantModel
 
@@ -18,8 +19,8 @@ class LiveCode(TenantModel):
         TIME_SLOT = "time_slot", _("By time slot")
 
     class Status(models.TextChoices):
-        ACTIVE = "active", _("Active")
-        DISABLED = "disabled", _("Disabled")
+        ACTIVE = "active", pgettext_lazy("code status", "Active")
+        DISABLED = "disabled", pgettext_lazy("code status", "Disabled")
 
     name = models.CharField(_("name"), max_length=64)
     state = models.CharField(_("state"), max_length=STATE_MAX)

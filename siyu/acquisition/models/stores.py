@@ -8,6 +8,7 @@ import secrets
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from siyu.core.tenancy import TenantModel
 
@@ -18,8 +19,8 @@ def new_slug() -> str:
 
 class StoreCode(TenantModel):
     class Status(models.TextChoices):
-        ACTIVE = "active", _("Active")
-        DISABLED = "disabled", _("Disabled")
+        ACTIVE = "active", pgettext_lazy("code status", "Active")
+        DISABLED = "disabled", pgettext_lazy("code status", "Disabled")
 
     name = models.CharField(_("name"), max_length=64)
     # The public landing page's address (/s/<slug>/): unguessable, so one enterprise's
