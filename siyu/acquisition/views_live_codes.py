@@ -25,7 +25,7 @@ from siyu.acquisition.models import LiveCode
 from siyu.acquisition.selectors import live_code_get_for, live_code_get_for_manage
 from siyu.console.access import console_view, paginate, render_page
 from siyu.core.errors import Conflict, DomainError, ValidationFailed
-from siyu.engagement.forms import welcome_from_post
+from siyu.engagement.welcome_editor import welcome_from_post
 from siyu.tags.selectors import tag_groups_for
 from siyu.wecom.errors import WeComTransientError
 from siyu.wecom.qr import qr_image_fetch

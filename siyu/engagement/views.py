@@ -9,11 +9,11 @@ from siyu.accounts.scoping import visible_employee_ids
 from siyu.accounts.selectors import department_tree_for, employee_get_for, employees_for
 from siyu.console.access import console_view, paginate, render_page
 from siyu.core.errors import NotFound, ValidationFailed
-from siyu.engagement.forms import WelcomeFormInvalid, welcome_from_post
 from siyu.engagement.models import DISPLAY_LABELS, UNKNOWN
 from siyu.engagement.preview import welcome_preview
 from siyu.engagement.selectors import DELIVERY_FILTERS, deliveries_for, templates_for
 from siyu.engagement.services import welcome_template_save
+from siyu.engagement.welcome_editor import WelcomeFormInvalid, welcome_from_post
 
 
 def _departments(actor) -> list:

@@ -7,14 +7,14 @@ import re
 from django import template
 from django.utils.translation import gettext_lazy as _
 
-from siyu.engagement.forms import (
+from siyu.engagement.welcome import ATTACHMENTS_MAX, PLACEHOLDERS, TEXT_MAX_BYTES
+from siyu.engagement.welcome_editor import (
     ATTACHMENT_FIELDS,
     KIND_FIELDS,
     attachment_field,
     attachments_field,
     text_field,
 )
-from siyu.engagement.welcome import ATTACHMENTS_MAX, PLACEHOLDERS, TEXT_MAX_BYTES
 
 register = template.Library()
 

@@ -7,7 +7,7 @@ import pytest
 from django.template.loader import render_to_string
 from django.utils import translation
 
-from siyu.engagement.forms import WelcomeFormInvalid, welcome_from_post
+from siyu.engagement.welcome_editor import WelcomeFormInvalid, welcome_from_post
 
 EVERY_KIND = [
     {"msgtype": "image", "image": {"media_id": "MEDIA_1"}},
