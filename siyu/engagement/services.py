@@ -81,11 +81,23 @@ def _finish(delivery: WelcomeDelivery, status: str, reason: str = "", **fields) 
     delivery.save()
 
 
-def welcome_send(corp, event_id: int, *, override: Welcome | None = None):
+def _link_customer(corp, delivery: WelcomeDelivery, external_userid: str) -> None:
+    customer = Customer.objects.for_corp(corp).filter(external_userid=external_userid).first()
+    if customer is not None:
+        WelcomeDelivery.objects.for_corp(corp).filter(pk=delivery.pk, customer__isnull=True)\
+            .update(customer=customer)
+        delivery.customer = customer
+
+
+def welcome_send(corp, event_id: int, *, override: Welcome | None = None,
+                 customer_name: str | None = None):
     """Sends the welcome for the add event ``event_id`` at most once, recording what happened.
 
-    ``override`` is the live code's own welcome when the customer came through one. Returns
-    the WelcomeDelivery (the existing one for a duplicate), or None if there is no such event.
+    ``override`` is the live code's own welcome when the customer came through one.
+    ``customer_name`` is the name WeCom reports, for a welcome sent before the customer is
+    stored (the add's urgent stage); the delivery is linked to the customer when it is called
+    again after the upsert. Returns the WelcomeDelivery (the existing one for a duplicate), or
+    None if there is no such event.
     Deliberately not one transaction: the claim row commits before WeCom is called, so a
     concurrent or repeated dispatch of the same event sees it and does not send again."""
     event = add_event(corp, event_id)
@@ -93,10 +105,14 @@ def welcome_send(corp, event_id: int, *, override: Welcome | None = None):
         return None
     existing = WelcomeDelivery.objects.for_corp(corp).filter(dedupe_key=event.dedupe_key).first()
     if existing is not None:
+        if existing.customer_id is None and event.external_userid:
+            _link_customer(corp, existing, event.external_userid)
         return existing
     employee = Employee.objects.for_corp(corp).filter(userid=event.userid).first()
     customer = (Customer.objects.for_corp(corp).filter(external_userid=event.external_userid)
                 .first() if event.external_userid else None)
+    if customer is not None or customer_name is None:
+        customer_name = customer.name if customer else ""
     event_time = (datetime.fromtimestamp(event.create_time, tz=UTC)
                   if event.create_time else None)
     welcome = welcome_for(corp, employee, override) if employee or override else None
@@ -116,7 +132,7 @@ def welcome_send(corp, event_id: int, *, override: Welcome | None = None):
         _finish(delivery, Status.FAILED,
                 f"late: {late:.1f} s after the event, past WeCom's 20 s window")
         return delivery
-    text = welcome_render(welcome.text, customer_name=customer.name if customer else "",
+    text = welcome_render(welcome.text, customer_name=customer_name,
                           employee_name=employee.name if employee else "")
     try:
         welcome_message_send(corp, welcome_code=event.welcome_code, text=text,

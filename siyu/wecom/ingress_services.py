@@ -142,9 +142,14 @@ def _store_event(corp, raw_xml: str, payload: dict) -> Received:
 
 
 def _enqueue_dispatch(event: WeComEvent) -> None:
-    from siyu.wecom.tasks import dispatch_wecom_event
+    from siyu.wecom.dispatch import urgent_stage_for
+    from siyu.wecom.tasks import dispatch_wecom_event, dispatch_wecom_event_urgently
 
-    dispatch_wecom_event.enqueue(event_id=event.pk, corp_id=event.corp_id)
+    if urgent_stage_for(event.event, event.change_type) is not None:
+        # A welcome within 20 s: the urgent stage first, it queues the dispatch after it.
+        dispatch_wecom_event_urgently.enqueue(event_id=event.pk, corp_id=event.corp_id)
+    else:
+        dispatch_wecom_event.enqueue(event_id=event.pk, corp_id=event.corp_id)
 
 
 def event_redispatch(*, actor, event_id, ip: str | None = None) -> WeComEvent:

@@ -31,6 +31,7 @@ are plain synchronous functions that :mod:`siyu.wecom.flow` calls when needed.
 import logging
 import os
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -56,6 +57,8 @@ ESCALATE_WITHIN = timedelta(minutes=2)
 MAX_CAS_ROUNDS = 10
 # Sleeping until a window starts lands this much after its boundary, never just before it.
 BOUNDARY_SLACK = 0.05
+# A thread waits this long at most for another thread's lease before leasing itself.
+LEASE_WAIT_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,7 @@ class _Local:
     lease_size: int = 1
     blocked_until: datetime | None = None
     last_block: tuple[str, datetime] | None = None  # ("minute" | "hour", until)
+    leasing: bool = False  # a thread of this process is leasing from the database now
 
 
 @dataclass(frozen=True)
@@ -116,6 +120,7 @@ class RateLimiter:
 
     def __init__(self):
         self._lock = threading.Lock()
+        self._leased = threading.Condition(self._lock)
         self._state: dict[tuple[int, str], _Local] = {}
 
     def try_take(self, corp_id: int, api: str) -> float | None:
@@ -139,19 +144,33 @@ class RateLimiter:
         """Database: spends one call, leasing a block of calls if this process has none left.
         Returns 0 when the call may go, else the seconds to wait before asking again."""
         key = (corp_id, api)
-        now = timezone.now()
-        window = minute_start(now)
         with self._lock:
-            taken = self._take_locked(key, now)
-            if taken is not None:
-                return taken
-            state = self._state.setdefault(key, _Local())
+            # One lease at a time per API in a process: threads that ran out together wait for
+            # it and share the block it brings, instead of each leasing (and racing the others'
+            # compare-and-set) on its own. A waiter gives up waiting after LEASE_WAIT_SECONDS.
+            waited_until = time.monotonic() + LEASE_WAIT_SECONDS
+            while True:
+                now = timezone.now()
+                taken = self._take_locked(key, now)
+                if taken is not None:
+                    return taken
+                state = self._state.setdefault(key, _Local())
+                if not state.leasing or time.monotonic() >= waited_until:
+                    break
+                self._leased.wait(max(0.0, waited_until - time.monotonic()))
+            window = minute_start(now)
             # Doubling within a minute, halving at the next: the lease follows the call rate.
             size = state.lease_size * 2 if state.window == window else state.lease_size // 2
             size = max(1, min(size, int(conf("SIYU_WECOM_RATE_LEASE"))))
+            state.leasing = True
         # No Python lock while the database is used: a thread holding SQLite's write lock could
         # otherwise wait for this lock while we wait for its write lock.
-        lease = _lease_from_db(corp_id, api, limit_for(api), size, now)
+        try:
+            lease = _lease_from_db(corp_id, api, limit_for(api), size, now)
+        finally:
+            with self._lock:
+                self._state.setdefault(key, _Local()).leasing = False
+                self._leased.notify_all()
         with self._lock:
             state = self._state.setdefault(key, _Local())
             if lease.blocked_until:
@@ -203,6 +222,7 @@ class RateLimiter:
     def _after_fork(self) -> None:
         # Leased calls belong to the parent; a child spending them too would exceed the limit.
         self._lock = threading.Lock()
+        self._leased = threading.Condition(self._lock)
         self._state = {}
 
 

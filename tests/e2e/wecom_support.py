@@ -24,8 +24,10 @@ class Workers(WorkerProcesses):
     poll_seconds = 0.05
 
     def start(self, *, stale_seconds: int = 30, lease_seconds: int = 300,
-              sweep_every: int = 15, stored_after: int = 30):
+              sweep_every: int = 15, stored_after: int = 30, threads: int | None = None):
+        extra = {} if threads is None else {"SIYU_WORKER_THREADS": str(threads)}
         return self.launch(env={
+            **extra,
             "SIYU_WORKER_STALE_SECONDS": str(stale_seconds),
             "SIYU_WECOM_DISPATCH_LEASE_SECONDS": str(lease_seconds),
             "SIYU_WECOM_SWEEP_EVERY_SECONDS": str(sweep_every),

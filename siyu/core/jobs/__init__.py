@@ -10,6 +10,7 @@ module imports no models, so task modules stay importable before the app registr
 """
 
 from siyu.core.jobs.periodic import register_periodic
+from siyu.core.jobs.priority import URGENT_PRIORITY
 from siyu.core.jobs.retry import (
     DEFAULT_POLICY,
     RetryPolicy,
@@ -21,6 +22,7 @@ from siyu.core.jobs.retry import (
 
 __all__ = [
     "DEFAULT_POLICY",
+    "URGENT_PRIORITY",
     "RetryPolicy",
     "TransientError",
     "WorkerLost",

@@ -2,9 +2,12 @@
 
 Each handler reads WeCom's current view of the customer (externalcontact/get) and hands it,
 with the callback's CreateTime, to the customer services, which decide by time what the
-callback may still change (see customers.services). An add's welcome message is sent by
-engagement (welcome_send) right after the customer upsert, before slower work, because
-WeCom accepts its WelcomeCode for 20 seconds only.
+callback may still change (see customers.services). An add's welcome message goes first,
+because WeCom accepts its WelcomeCode for 20 seconds only: the urgent stage
+(:func:`welcome_first`, see siyu.wecom.dispatch) reads the customer from WeCom and sends the
+welcome before the event waits in line with the rest of the add path, which then uses what the
+stage read (``event.carry``). When the stage did not run (a re-drive), the handler does both
+itself: welcome_send sends once per event either way.
 """
 
 from siyu.acquisition.attribution import (
@@ -23,7 +26,7 @@ from siyu.customers.services import (
 from siyu.engagement.services import welcome_send
 from siyu.groups.services import group_members_link_customer
 from siyu.tags.services import corp_tags_apply, wecom_tag_ids_unknown
-from siyu.wecom.dispatch import handles
+from siyu.wecom.dispatch import handles, handles_urgently
 from siyu.wecom.handlers import common
 
 EVENT = "change_external_contact"
@@ -56,10 +59,30 @@ def _known_tags(corp, follow: dict) -> None:
                         whole_groups=False)
 
 
+def _view_for(corp, external_userid: str, event=None) -> tuple[dict, list]:
+    carry = getattr(event, "carry", None) or {}
+    if carry.get("contact", {}).get("external_userid") == external_userid:
+        return carry["contact"], list(carry.get("follows") or [])
+    return _wecom_view(corp, external_userid)
+
+
+@handles_urgently(EVENT, "add_external_contact")
+def welcome_first(corp, payload: dict, event) -> dict:
+    """The urgent stage of an add: WeCom's view of the customer (the welcome may name them),
+    then the welcome message. Returns the view for the rest of the add path."""
+    _userid, external_userid = common.required(payload, "UserID", "ExternalUserID")
+    contact, follows = _wecom_view(corp, external_userid)
+    live_code = live_code_for_state(corp, str(payload.get("State") or ""))
+    added_at = wecom_datetime(common.event_time(payload))
+    welcome_send(corp, event.pk, override=live_code_welcome(live_code, at=added_at),
+                 customer_name=str(contact.get("name") or ""))
+    return {"contact": contact, "follows": follows}
+
+
 def _reported(corp, payload: dict, change: str, event=None) -> None:
     """``event`` is given for adds: they get a welcome message and live code attribution."""
     userid, external_userid = common.required(payload, "UserID", "ExternalUserID")
-    contact, follows = _wecom_view(corp, external_userid)
+    contact, follows = _view_for(corp, external_userid, event)
     follow = next((f for f in follows if f.get("userid") == userid), None)
     if follow is not None:
         _known_tags(corp, follow)

@@ -4,6 +4,7 @@ callback WeCom would send. Used by POST /sim/actions/<name>, the tests and the r
 import asyncio
 import logging
 
+from siyu.wecom.simulator import burst as burst_module
 from siyu.wecom.simulator.api import mass
 from siyu.wecom.simulator.api.contact_way import check_state
 from siyu.wecom.simulator.api.tags import delete_tags
@@ -104,14 +105,21 @@ def add_customer(sim, userid=None, state="", external_userid=None, name=None,
             "welcome_code": code, "callback_id": record["id"]}
 
 
+def _contact_way(sim, config_id=None, state=None) -> dict:
+    if config_id:
+        way = sim.state.contact_ways.get(config_id)
+    else:
+        way = next((w for w in sim.state.contact_ways.values()
+                    if state is not None and w.get("state") == state), None)
+    if way is None:
+        raise ActionError("No contact way with that config_id or state.")
+    return way
+
+
 @action
 def scan_contact_way(sim, config_id=None, state=None, **options):
     """A customer scans a contact way, found by config_id or by its state."""
-    ways = sim.state.contact_ways.values()
-    way = next((w for w in ways if (config_id and w["config_id"] == config_id)
-                or (not config_id and state is not None and w.get("state") == state)), None)
-    if way is None:
-        raise ActionError("No contact way with that config_id or state.")
+    way = _contact_way(sim, config_id, state)
     users = list(way.get("user") or [])
     for party in way.get("party") or []:
         users += [u for u, m in sim.state.users.items() if party in m["department"]]
@@ -138,6 +146,25 @@ def scan_way(sim, config_id: str) -> dict:
     if not chats:
         raise ActionError("That join way lists no group.")
     return dict(join_group(sim, chat_id=chats[0]), kind="join_way")
+
+
+@action
+def burst(sim, config_id=None, state=None, rate=150, seconds=60, count=None,
+          senders=burst_module.DEFAULT_SENDERS):
+    """Customers scan one contact way at ``rate`` per second for ``seconds`` (or ``count``
+    scans), each at its exact scheduled time; answers at once (see simulator/burst.py)."""
+    way = _contact_way(sim, config_id, state)
+    rate, senders = float(rate), int(senders)
+    count = int(count) if count is not None else round(rate * float(seconds))
+    if not rate > 0 or not 0 < count <= burst_module.MAX_EVENTS or senders < 1:
+        raise ActionError(f"Give a positive rate, 1 to {burst_module.MAX_EVENTS} scans and at "
+                          "least one sender.")
+    try:
+        started = sim.bursts.start(config_id=way["config_id"], state=way.get("state", ""),
+                                   rate=rate, count=count, senders=senders)
+    except RuntimeError as exc:  # no running loop: only the server can run a burst
+        raise ActionError("A burst runs on the simulator server's event loop.") from exc
+    return started.as_dict()
 
 
 @action

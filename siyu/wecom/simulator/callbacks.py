@@ -80,6 +80,11 @@ class CallbackSender:
         self.client = httpx.AsyncClient()
         self.workers = [asyncio.create_task(self._work()) for _ in range(workers)]
 
+    def ensure_workers(self, count: int) -> None:
+        """At least ``count`` concurrent deliveries (a burst needs more than one at a time)."""
+        while len(self.workers) < count:
+            self.workers.append(asyncio.get_running_loop().create_task(self._work()))
+
     async def stop(self):
         for task in self.workers:
             task.cancel()
@@ -101,6 +106,10 @@ class CallbackSender:
         if duplicate or (duplicate is None and self.rng.random() < config.duplicate_ratio):
             self._enqueue(self._record(event, xml, member_format, duplicate_of=record["id"]))
         return record
+
+    def record_by_id(self, record_id: int) -> dict | None:
+        """A delivery just queued (the newest few are searched)."""
+        return next((r for r in itertools.islice(self.records, 8) if r["id"] == record_id), None)
 
     def _record(self, event, xml, member_format, duplicate_of=None) -> dict:
         record = {"id": next(self.ids), "event": event["event"],

@@ -10,6 +10,7 @@ from collections import Counter
 from siyu.wecom.simulator import population
 from siyu.wecom.simulator.api import ROUTES, Request
 from siyu.wecom.simulator.api.transfer import settle_transfers
+from siyu.wecom.simulator.burst import Bursts
 from siyu.wecom.simulator.callbacks import CallbackSender
 from siyu.wecom.simulator.clock import Clock
 from siyu.wecom.simulator.config import SimConfig
@@ -33,6 +34,7 @@ class Simulator:
         self.calls = CallLog()
         self.inflight: Counter = Counter()
         self.sender = CallbackSender(self)
+        self.bursts = Bursts(self)
         self.public_url = ""
         self.started_at = time.time()
 

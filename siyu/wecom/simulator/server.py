@@ -181,6 +181,7 @@ def create_app(sim: Simulator) -> Starlette:
         Route("/sim/transfers", listing(lambda: {"transfers": list(state().transfers.values())})),
         Route("/sim/remarks", listing(lambda: {"remarks": state().remarks})),
         Route("/sim/callbacks", callbacks),
+        Route("/sim/bursts", listing(lambda: {"bursts": sim.bursts.as_list()})),
         Route("/sim/callbacks/{command}", callbacks_control, methods=["POST"]),
         Route("/sim/actions", run_script, methods=["POST"]),
         Route("/sim/actions/{name}", run_action, methods=["POST"]),
@@ -198,6 +199,7 @@ def create_app(sim: Simulator) -> Starlette:
             loop_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await loop_task
+            await sim.bursts.stop()
             await sim.sender.stop()
 
     return Starlette(routes=routes, lifespan=lifespan,

@@ -62,6 +62,15 @@ class SimulatorControl:
         return WelcomeCode(self.action("scan_contact_way", config_id=config_id, state=state,
                                        **options))
 
+    def burst(self, config_id=None, state=None, *, rate: float, seconds: float | None = None,
+              count: int | None = None, senders: int | None = None) -> dict:
+        """Starts a burst of scans (simulator/burst.py) and returns at once."""
+        return self.action("burst", config_id=config_id, state=state, rate=rate,
+                           seconds=seconds, count=count, senders=senders)
+
+    def bursts(self) -> list[dict]:
+        return self._call("GET", "bursts")["bursts"]
+
     def delete_customer(self, userid=None, external_userid=None, **options) -> dict:
         return self.action("delete_customer", userid=userid, external_userid=external_userid,
                            **options)

@@ -212,3 +212,56 @@ def test_concurrent_processes_never_exceed_the_limit(settings):
     assert errors == []
     assert sum(granted) == 300
     assert RateWindow.objects.for_corp(corp).get(window="minute").used == 300
+
+
+@pytest.mark.django_db(transaction=True)
+def test_threads_out_of_calls_together_share_one_lease(settings, monkeypatch):
+    """A process's threads that run out at once wait for one lease instead of each leasing
+    (and racing each other's compare-and-set) from the database."""
+    from siyu.wecom import ratelimit
+
+    settings.SIYU_WECOM_RATE_LIMITS = {API: (50, 120)}
+    settings.SIYU_WECOM_RATE_LEASE = 8
+    corp = CorpFactory()
+    leases, results, errors = [], [], []
+    entered, release = threading.Event(), threading.Event()
+    real = ratelimit._lease_from_db
+
+    def slow_lease(*args):
+        leases.append(args[3])  # the size asked for
+        entered.set()
+        release.wait(5)
+        return real(*args)
+
+    def call():
+        try:
+            results.append(limiter.lease(corp.pk, API))
+        except Exception as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    monkeypatch.setattr(ratelimit, "_lease_from_db", slow_lease)
+    limiter = RateLimiter()
+    with time_machine.travel(timezone.now().replace(second=20), tick=False):
+        threads = [threading.Thread(target=call) for _ in range(4)]
+        threads[0].start()
+        assert entered.wait(5)
+        for thread in threads[1:]:
+            thread.start()
+        time_machine_free_wait(0.3)  # the others reach the limiter and wait for the lease
+        release.set()
+        for thread in threads:
+            thread.join(10)
+    assert errors == [] and results == [0, 0, 0, 0]
+    # The first lease (1 call) served its caller; the three waiters then leased once (2
+    # calls, doubling) and shared it with one more lease at most, instead of one each.
+    assert leases[0] == 1 and len(leases) <= 3
+
+
+def time_machine_free_wait(seconds: float) -> None:
+    import time
+
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        time.sleep(0.01)

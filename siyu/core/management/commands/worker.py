@@ -9,6 +9,10 @@ from siyu.core.jobs.heartbeat import new_worker_id
 from siyu.core.jobs.supervisor import PARENT_PID_ENV, Supervisor
 from siyu.core.jobs.worker import SiyuWorker
 
+# Enough for one process to keep a burst of WeCom calls (150 ms each) in flight; see
+# bench/burst.py.
+DEFAULT_THREADS = 16
+
 
 def positive_int(value: str) -> int:
     number = int(value)
@@ -44,6 +48,13 @@ class Command(BaseCommand):
             help="Worker processes to run; above 1 this process supervises them (default: 1).",
         )
         parser.add_argument(
+            "--threads", type=positive_int,
+            default=positive_int(os.environ.get("SIYU_WORKER_THREADS", str(DEFAULT_THREADS))),
+            help="Tasks each worker process runs at once, each in its own thread with its own "
+                 "database connection; tasks mostly wait on WeCom, so threads overlap those "
+                 "waits (default: %(default)s, or SIYU_WORKER_THREADS).",
+        )
+        parser.add_argument(
             "--queue", default="default",
             help="Queues to process, comma-separated; '*' for all (default: %(default)s).",
         )
@@ -67,7 +78,7 @@ class Command(BaseCommand):
         parser.add_argument("--worker-id", type=worker_id, default=None,
                             help="Worker id (default: host name and a random suffix).")
 
-    def handle(self, *args, processes, queue, interval, max_tasks, batch, grace,
+    def handle(self, *args, processes, threads, queue, interval, max_tasks, batch, grace,
                worker_id, verbosity, **options):
         self._configure_logging(verbosity)
         backend = task_backends[DEFAULT_TASK_BACKEND_ALIAS]
@@ -83,7 +94,8 @@ class Command(BaseCommand):
         if processes > 1:
             if batch:
                 raise CommandError("--batch runs a single process; drop --processes or --batch.")
-            worker_args = ["--queue", ",".join(queues), "--interval", str(interval)]
+            worker_args = ["--queue", ",".join(queues), "--interval", str(interval),
+                           "--threads", str(threads)]
             if max_tasks:
                 worker_args += ["--max-tasks", str(max_tasks)]
             Supervisor(processes=processes, worker_args=worker_args,
@@ -102,6 +114,7 @@ class Command(BaseCommand):
             worker_id=worker_id or new_worker_id(),
             excluded_queue_names=[],
             parent_pid=int(parent_pid) if parent_pid else None,
+            threads=threads,
         )
         worker.configure_signals()
         worker.run()

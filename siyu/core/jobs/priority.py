@@ -1,0 +1,14 @@
+"""Urgent tasks: priority at or above ``URGENT_PRIORITY`` (django-tasks priorities run from -100
+to 100, default 0).
+
+A threaded worker (``siyu worker --threads N``) claims urgent tasks first, and while urgent work
+keeps arriving it runs at most ``BACKGROUND_SLOTS_WHEN_BUSY`` ordinary tasks at a time: the
+ordering of the queue alone is not enough, because ordinary tasks already running compete for
+the CPU with the urgent ones (a welcome message due within 20 s must not wait behind the
+customer upserts of earlier adds). Once no urgent task has been seen for ``CALM_SECONDS``, every
+idle thread takes ordinary tasks again and the backlog drains.
+"""
+
+URGENT_PRIORITY = 50
+BACKGROUND_SLOTS_WHEN_BUSY = 0
+CALM_SECONDS = 2.0
