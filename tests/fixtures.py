@@ -82,6 +82,16 @@ def other_world(db):
     return build_world("y")
 
 
+@pytest.fixture
+def in_english():
+    """Messages compared in their English source; the default language is Chinese. Use with
+    ``pytestmark = pytest.mark.usefixtures("in_english")``."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     # PBKDF2's deliberate slowness would dominate the suite's run time.

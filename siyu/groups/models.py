@@ -1,5 +1,6 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from siyu.core.tenancy import TenantModel
 
@@ -8,7 +9,7 @@ class CustomerGroup(TenantModel):
     """A WeCom customer group (客户群)."""
 
     class Status(models.TextChoices):
-        ACTIVE = "active", _("Active")
+        ACTIVE = "active", pgettext_lazy("group status", "Active")
         DISMISSED = "dismissed", _("Dismissed")
 
     chat_id = models.CharField(_("chat id"), max_length=64)

@@ -61,7 +61,8 @@ class GroupCodeGroup(TenantModel):
 
     group_code = models.ForeignKey(GroupCode, on_delete=models.CASCADE, related_name="entries")
     group = models.ForeignKey("groups.CustomerGroup", on_delete=models.CASCADE,
-                              related_name="+", verbose_name=_("group"))
+                              related_name="+",
+                              verbose_name=pgettext_lazy("customer group", "group"))
     order = models.IntegerField(_("order"), default=0)
 
     class Meta:

@@ -23,6 +23,8 @@ from siyu.wecom.dispatch import dispatch_event
 from siyu.wecom.models import WeComEvent
 from siyu.wecom.simulator.testing import running_simulator
 
+pytestmark = pytest.mark.usefixtures("in_english")
+
 
 @pytest.fixture(scope="module")
 def sim():

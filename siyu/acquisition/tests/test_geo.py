@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 from siyu.acquisition import geo
 from siyu.core.errors import ValidationFailed
 
+pytestmark = pytest.mark.usefixtures("in_english")
+
 BEIJING = (39.9042, 116.4074)
 SHANGHAI = (31.2304, 121.4737)
 

@@ -13,7 +13,7 @@ from siyu.engagement.models import WORKER_STOPPED_REASON, WelcomeDelivery
 from siyu.engagement.selectors import deliveries_for
 from siyu.engagement.services import welcome_deliveries_close_stopped
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("in_english")]
 
 PAGE = reverse("engagement:welcome")
 Status = WelcomeDelivery.Status

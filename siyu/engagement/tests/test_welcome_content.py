@@ -1,17 +1,11 @@
 """Validation of welcome content against WeCom's limits, and placeholder rendering."""
 
 import pytest
-from django.utils import translation
 
 from siyu.core.errors import ValidationFailed
 from siyu.engagement.welcome import welcome_render, welcome_validate
 
-
-@pytest.fixture(autouse=True)
-def english():
-    # The messages are compared in their English source; the default language is Chinese.
-    with translation.override("en"):
-        yield
+pytestmark = pytest.mark.usefixtures("in_english")
 
 
 def errors_of(**kwargs) -> dict:

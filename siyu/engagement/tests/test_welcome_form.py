@@ -5,7 +5,6 @@ from html.parser import HTMLParser
 
 import pytest
 from django.template.loader import render_to_string
-from django.utils import translation
 
 from siyu.engagement.welcome_editor import WelcomeFormInvalid, welcome_from_post
 
@@ -22,10 +21,7 @@ EVERY_KIND = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def english():
-    with translation.override("en"):
-        yield
+pytestmark = pytest.mark.usefixtures("in_english")
 
 
 class FormFields(HTMLParser):

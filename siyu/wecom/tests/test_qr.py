@@ -12,6 +12,8 @@ from siyu.accounts.tests.factories import CorpFactory
 from siyu.wecom.qr import MAX_BYTES, QrImageUnavailable, qr_image_fetch
 from siyu.wecom.simulator.testing import running_simulator
 
+pytestmark = pytest.mark.usefixtures("in_english")
+
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
