@@ -82,6 +82,37 @@ def other_world(db):
     return build_world("y")
 
 
+# The organisation of world "x" as WeCom knows it, for a simulator mirroring it
+# (running_simulator(corp_id="wwxcorp", mirror=WORLD_MIRROR)).
+WORLD_MIRROR = {
+    "departments": [{"id": 1, "name": "总部", "parentid": 0},
+                    {"id": 2, "name": "销售部", "parentid": 1},
+                    {"id": 3, "name": "华东区", "parentid": 2},
+                    {"id": 4, "name": "客服部", "parentid": 1}],
+    "users": [{"userid": "x_mgr", "name": "x经理", "department": [2]},
+              {"userid": "x_a", "name": "x销售甲", "department": [3]},
+              {"userid": "x_b", "name": "x客服乙", "department": [4]}],
+    "customers": [],
+}
+
+
+def corp_on_simulator(sim, settings):
+    """A new corp whose WeCom is the running simulator ``sim``."""
+    settings.SIYU_WECOM_RETRY_BASE_SECONDS = 0.01
+    return CorpFactory(corp_id=sim.config.corp_id, contact_secret=sim.config.contact_secret,
+                       api_base_url=sim.base_url)
+
+
+def world_on_simulator(world, sim, settings):
+    """World "x"'s corp pointed at a simulator that mirrors it (WORLD_MIRROR)."""
+    settings.SIYU_WECOM_RETRY_BASE_SECONDS = 0.01
+    settings.SIYU_WECOM_RETRY_MAX_TRIES = 2
+    world.corp.api_base_url = sim.base_url
+    world.corp.contact_secret = sim.config.contact_secret
+    world.corp.save()
+    return world.corp
+
+
 @pytest.fixture
 def in_english():
     """Messages compared in their English source; the default language is Chinese. Use with

@@ -12,19 +12,9 @@ from siyu.accounts.services import api_token_create
 from siyu.acquisition.models import LiveCode
 from siyu.core.models import AuditLog
 from siyu.wecom.simulator.testing import running_simulator
+from tests.fixtures import WORLD_MIRROR, world_on_simulator
 
 API = "/api/v1/live-codes"
-# The organisation of tests.fixtures' world "x", as WeCom knows it.
-WORLD_MIRROR = {
-    "departments": [{"id": 1, "name": "总部", "parentid": 0},
-                    {"id": 2, "name": "销售部", "parentid": 1},
-                    {"id": 3, "name": "华东区", "parentid": 2},
-                    {"id": 4, "name": "客服部", "parentid": 1}],
-    "users": [{"userid": "x_mgr", "name": "x经理", "department": [2]},
-              {"userid": "x_a", "name": "x销售甲", "department": [3]},
-              {"userid": "x_b", "name": "x客服乙", "department": [4]}],
-    "customers": [],
-}
 LINK = {"msgtype": "link", "link": {"title": "新人礼", "url": "https://e.com/gift"}}
 
 
@@ -37,12 +27,7 @@ def sim():
 @pytest.fixture
 def corp(world, sim, settings):
     settings.LANGUAGE_CODE = "en"
-    settings.SIYU_WECOM_RETRY_BASE_SECONDS = 0.01
-    settings.SIYU_WECOM_RETRY_MAX_TRIES = 2
-    world.corp.api_base_url = sim.base_url
-    world.corp.contact_secret = sim.config.contact_secret
-    world.corp.save()
-    return world.corp
+    return world_on_simulator(world, sim, settings)
 
 
 def client_for(user) -> Client:

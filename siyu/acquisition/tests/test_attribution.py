@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from siyu.accounts.tests.factories import CorpFactory, EmployeeFactory, UserFactory
+from siyu.accounts.tests.factories import EmployeeFactory, UserFactory
 from siyu.acquisition.models import LiveCode, LiveCodeAdd, LiveCodeDailyCount, LiveCodeRotation
 from siyu.acquisition.services import live_code_create
 from siyu.acquisition.tasks import live_code_add_followup, refresh_live_code
@@ -22,6 +22,7 @@ from siyu.wecom.client import sync_client_for
 from siyu.wecom.dispatch import dispatch_event
 from siyu.wecom.models import WeComEvent
 from siyu.wecom.simulator.testing import running_simulator
+from tests.fixtures import corp_on_simulator
 
 pytestmark = pytest.mark.usefixtures("in_english")
 
@@ -34,9 +35,7 @@ def sim():
 
 @pytest.fixture
 def corp(db, sim, settings):
-    settings.SIYU_WECOM_RETRY_BASE_SECONDS = 0.01
-    return CorpFactory(corp_id=sim.config.corp_id, contact_secret=sim.config.contact_secret,
-                       api_base_url=sim.base_url)
+    return corp_on_simulator(sim, settings)
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from siyu.accounts.tests.factories import CorpFactory, UserFactory
+from siyu.accounts.tests.factories import UserFactory
 from siyu.acquisition.group_code_selectors import group_code_fill
 from siyu.acquisition.group_code_services import (
     group_code_advance,
@@ -21,6 +21,7 @@ from siyu.groups.models import CustomerGroup
 from siyu.wecom.events import parse_event
 from siyu.wecom.simulator.testing import SimulatorError, running_simulator
 from siyu.wecom.tests.handler_helpers import deliver
+from tests.fixtures import corp_on_simulator
 
 
 @pytest.fixture
@@ -31,9 +32,7 @@ def sim():
 
 @pytest.fixture
 def corp(db, sim, settings):
-    settings.SIYU_WECOM_RETRY_BASE_SECONDS = 0.01
-    return CorpFactory(corp_id=sim.config.corp_id, contact_secret=sim.config.contact_secret,
-                       api_base_url=sim.base_url)
+    return corp_on_simulator(sim, settings)
 
 
 @pytest.fixture

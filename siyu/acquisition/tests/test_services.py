@@ -14,6 +14,7 @@ from siyu.core.errors import Conflict, PermissionDenied, ValidationFailed
 from siyu.core.models import AuditLog
 from siyu.customers.tests.factories import TagFactory
 from siyu.wecom.simulator.testing import running_simulator
+from tests.fixtures import corp_on_simulator
 
 
 @pytest.fixture(scope="module")
@@ -24,9 +25,7 @@ def sim():
 
 @pytest.fixture
 def corp(db, sim, settings):
-    settings.SIYU_WECOM_RETRY_BASE_SECONDS = 0.01
-    return CorpFactory(corp_id=sim.config.corp_id, contact_secret=sim.config.contact_secret,
-                       api_base_url=sim.base_url)
+    return corp_on_simulator(sim, settings)
 
 
 @pytest.fixture

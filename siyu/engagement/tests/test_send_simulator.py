@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from siyu.accounts.tests.factories import CorpFactory, EmployeeFactory
+from siyu.accounts.tests.factories import EmployeeFactory
 from siyu.customers.tests.factories import CustomerFactory
 from siyu.engagement.models import WelcomeDelivery
 from siyu.engagement.services import (
@@ -19,6 +19,7 @@ from siyu.engagement.welcome import Welcome
 from siyu.wecom.client import sync_client_for
 from siyu.wecom.models import WeComEvent
 from siyu.wecom.simulator.testing import running_simulator
+from tests.fixtures import corp_on_simulator
 
 SEND = "externalcontact/send_welcome_msg"
 
@@ -31,9 +32,7 @@ def sim():
 
 @pytest.fixture
 def corp(db, sim, settings):
-    settings.SIYU_WECOM_RETRY_BASE_SECONDS = 0.01
-    return CorpFactory(corp_id=sim.config.corp_id, contact_secret=sim.config.contact_secret,
-                       api_base_url=sim.base_url)
+    return corp_on_simulator(sim, settings)
 
 
 def add_event(corp, code, *, create_time=None, welcome_code=None, key=None):
