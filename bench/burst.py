@@ -81,13 +81,13 @@ def parse_args(argv=None):
     parser.add_argument("--simulator-url", help="A running simulator, e.g. http://127.0.0.1:8900")
     parser.add_argument("--web-workers", type=int, default=2)
     parser.add_argument("--web-threads", type=int, default=8)
-    parser.add_argument("--worker-processes", type=int, default=None,
-                        help="siyu worker --processes (default: its own default).")
+    parser.add_argument("--worker-processes", type=int, default=2,
+                        help="siyu worker --processes (default: 2, one per core here).")
     parser.add_argument("--worker-threads", type=int, default=None,
                         help="siyu worker --threads (default: its own default).")
     parser.add_argument("--senders", type=int, default=64,
                         help="Concurrent callback deliveries of the simulator.")
-    parser.add_argument("--drain-timeout", type=float, default=120,
+    parser.add_argument("--drain-timeout", type=float, default=900,
                         help="Seconds to wait after the burst for Siyu to dispatch everything.")
     parser.add_argument("--department-welcome", action="store_true",
                         help="Also save the welcome text as the department's default welcome "
@@ -382,7 +382,10 @@ def main(argv=None) -> int:
         finally:
             from django.db import connections
 
-            connections.close_all()  # before the fresh PostgreSQL database is dropped
+            from siyu.wecom.calllog import call_log
+
+            call_log.flush()  # this process's own WeCom calls (the live code), while the
+            connections.close_all()  # database still exists; before it is dropped
 
 
 def start_profiler(processes: Processes, var_dir: Path, pid: int):

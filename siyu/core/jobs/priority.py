@@ -7,6 +7,11 @@ ordering of the queue alone is not enough, because ordinary tasks already runnin
 the CPU with the urgent ones (a welcome message due within 20 s must not wait behind the
 customer upserts of earlier adds). Once no urgent task has been seen for ``CALM_SECONDS``, every
 idle thread takes ordinary tasks again and the backlog drains.
+
+Urgent tasks are taken newest first: they carry deadlines, and under overload first in, first
+out serves every task after its deadline, while newest first serves as many as the capacity
+allows in time and leaves the hopeless ones (which then do the least: see the add's urgent
+stage) for later.
 """
 
 URGENT_PRIORITY = 50

@@ -97,7 +97,11 @@ class SiyuWorker(Worker):
         """Claims up to ``limit`` ready tasks in one transaction (priority order)."""
         tasks = self._ready_tasks()
         if urgent_only:
-            tasks = tasks.filter(priority__gte=URGENT_PRIORITY)
+            # Newest first: urgent work has a deadline (a welcome within 20 s), and when the
+            # workers fall behind, the oldest tasks are the ones past saving; first in, first
+            # out would make every task of a backlog late (see :mod:`.priority`).
+            tasks = tasks.filter(priority__gte=URGENT_PRIORITY).order_by(
+                "-priority", "-enqueued_at")
         try:
             with exclusive_transaction(tasks.db):
                 batch = list(tasks.select_for_update(skip_locked=True)[:limit])

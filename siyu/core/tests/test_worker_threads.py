@@ -146,3 +146,15 @@ def test_sigterm_lets_running_tasks_finish_before_the_threaded_worker_exits(work
     (flags / "release").touch()
     assert process.wait(15) == 0
     assert {status_of(b) for b in blocked} == {SUCCESSFUL}
+
+
+@pytest.mark.django_db
+def test_urgent_tasks_are_taken_newest_first():
+    """They carry deadlines: in a backlog, the newest can still make theirs."""
+    older = ping.using(priority=URGENT_PRIORITY).enqueue().id
+    newer = ping.using(priority=URGENT_PRIORITY).enqueue().id
+    ordinary = ping.enqueue().id
+    [first] = worker().claim_batch(1, urgent_only=True)
+    assert str(first.pk) == newer
+    assert [str(t.pk) for t in worker().claim_batch(5, urgent_only=True)] == [older]
+    assert [str(t.pk) for t in worker().claim_batch(5)] == [ordinary]

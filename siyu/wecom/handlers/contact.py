@@ -10,6 +10,8 @@ stage read (``event.carry``). When the stage did not run (a re-drive), the handl
 itself: welcome_send sends once per event either way.
 """
 
+import time
+
 from siyu.acquisition.attribution import (
     live_code_add_record,
     live_code_for_state,
@@ -23,7 +25,7 @@ from siyu.customers.services import (
     follow_end_from_wecom,
     wecom_datetime,
 )
-from siyu.engagement.services import welcome_send
+from siyu.engagement.services import WELCOME_WINDOW_SECONDS, welcome_send
 from siyu.groups.services import group_members_link_customer
 from siyu.tags.services import corp_tags_apply, wecom_tag_ids_unknown
 from siyu.wecom.dispatch import handles, handles_urgently
@@ -67,10 +69,14 @@ def _view_for(corp, external_userid: str, event=None) -> tuple[dict, list]:
 
 
 @handles_urgently(EVENT, "add_external_contact")
-def welcome_first(corp, payload: dict, event) -> dict:
+def welcome_first(corp, payload: dict, event) -> dict | None:
     """The urgent stage of an add: WeCom's view of the customer (the welcome may name them),
-    then the welcome message. Returns the view for the rest of the add path."""
+    then the welcome message. Returns the view for the rest of the add path; nothing when the
+    WelcomeCode has expired already (a backlog): the dispatch records the late welcome, and
+    WeCom is not asked for a view only to learn that."""
     _userid, external_userid = common.required(payload, "UserID", "ExternalUserID")
+    if time.time() - common.event_time(payload) > WELCOME_WINDOW_SECONDS:
+        return None
     contact, follows = _wecom_view(corp, external_userid)
     live_code = live_code_for_state(corp, str(payload.get("State") or ""))
     added_at = wecom_datetime(common.event_time(payload))

@@ -1,6 +1,7 @@
 """Urgent stages: an add's welcome goes out before the rest of its dispatch, which then uses
 what the stage read from WeCom; nothing is sent twice and nothing is lost when a stage fails."""
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -114,3 +115,14 @@ def test_ingress_queues_adds_urgently_and_other_events_for_dispatch(corp, added)
     assert jobs[add.pk].priority == URGENT_PRIORITY
     assert jobs[other.pk].task_path == "siyu.wecom.tasks.dispatch_wecom_event"
     assert jobs[other.pk].priority == 0
+
+
+def test_a_stage_whose_welcome_code_has_expired_asks_wecom_nothing(corp, sim):
+    code = sim.control.add_customer(state="live")
+    EmployeeFactory(corp=corp, userid=code.userid)
+    event = add_event(corp, code, create_time=int(time.time()) - 25)  # a backlog's
+    read_before = gets(sim)
+    queued = []
+    assert dispatch_urgent(event.pk, corp_id=corp.pk, enqueue_dispatch=queued.append)
+    assert queued == [None] and gets(sim) == read_before
+    assert not WelcomeDelivery.objects.for_corp(corp).exists()  # recorded by the dispatch
