@@ -15,5 +15,7 @@ stage) for later.
 """
 
 URGENT_PRIORITY = 50
-BACKGROUND_SLOTS_WHEN_BUSY = 0
+# One, not none: with adds arriving every second or so all day, "calm" may never come, and
+# ordinary work (the rest of each add, syncs, tags) must still move.
+BACKGROUND_SLOTS_WHEN_BUSY = 1
 CALM_SECONDS = 2.0

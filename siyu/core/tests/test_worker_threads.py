@@ -71,14 +71,18 @@ def test_urgent_work_holds_back_ordinary_tasks_until_it_calms_down(monkeypatch):
     assert len(runner._claim_round(Pool(), 2)) == 2
 
     urgent = [ping.using(priority=URGENT_PRIORITY).enqueue().id for _ in range(2)]
-    batch = runner._claim_round(Pool(), 4)
-    # The urgent ones, and no ordinary task beside them while urgent work keeps coming.
+    ping.enqueue()
+    # A thread busy with an ordinary task already: the urgent ones, no more ordinary ones.
+    batch = runner._claim_round(Pool(busy_ordinary=1), 4)
     assert sorted(str(t.pk) for t in batch) == sorted(urgent)
-    assert priority_module.BACKGROUND_SLOTS_WHEN_BUSY == 0
-    assert runner._claim_round(Pool(), 4) == []  # still busy: the last ordinary task waits
+    assert priority_module.BACKGROUND_SLOTS_WHEN_BUSY == 1
+    # Still busy with urgent work, and no ordinary task running: one may run, not more.
+    assert len(runner._claim_round(Pool(), 4)) == 1
+    assert runner._claim_round(Pool(busy_ordinary=1), 4) == []
 
+    ping.enqueue()
     monkeypatch.setattr(runner, "_urgent_seen", time.monotonic() - priority_module.CALM_SECONDS)
-    assert len(runner._claim_round(Pool(), 4)) == 1  # calm again: the backlog drains
+    assert len(runner._claim_round(Pool(busy_ordinary=1), 4)) == 2  # calm: the backlog drains
 
 
 # --- real worker processes ----------------------------------------------------------------------
