@@ -33,6 +33,14 @@ def live_code_for_state(corp, state: str) -> LiveCode | None:
     return LiveCode.objects.for_corp(corp).filter(state=state).first()
 
 
+def live_codes_by_state(corp, states) -> dict[str, LiveCode]:
+    """:func:`live_code_for_state` for many states in one query (the welcome lane)."""
+    wanted = {s for s in states if s and s.startswith(STATE_PREFIX)}
+    if not wanted:
+        return {}
+    return {c.state: c for c in LiveCode.objects.for_corp(corp).filter(state__in=wanted)}
+
+
 def is_active_at(live_code: LiveCode, moment: datetime) -> bool:
     if live_code.status != LiveCode.Status.ACTIVE:
         return False

@@ -86,6 +86,9 @@ class WelcomeDelivery(TenantModel):
     event_time = models.DateTimeField(_("event time"), null=True, blank=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     latency_ms = models.PositiveIntegerField(_("latency (ms)"), null=True, blank=True)
+    # Which welcome-lane round inserted this row: the lane claims a batch with one insert that
+    # skips rows already there, then sends for the rows carrying its token.
+    claim_token = models.CharField(max_length=32, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

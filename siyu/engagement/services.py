@@ -64,6 +64,25 @@ def welcome_template_delete(*, corp, actor, template: WelcomeTemplate) -> None:
     template.delete()
 
 
+def late_reason(event) -> str | None:
+    """Why it is too late to send ``event``'s welcome; None while WeCom still accepts it."""
+    late = time.time() - event.create_time if event.create_time else 0
+    if late > WELCOME_WINDOW_SECONDS:
+        return f"late: {late:.1f} s after the event, past WeCom's 20 s window"
+    return None
+
+
+def not_to_send(event, welcome: Welcome | None) -> tuple[str, str] | None:
+    """(status, reason) when this add gets no welcome from Siyu; None when it is to be sent."""
+    if not event.welcome_code:
+        return Status.SKIPPED, "no WelcomeCode in the event"
+    if welcome is None or not (welcome.text or welcome.attachments):
+        return Status.SKIPPED, "no template"
+    if (late := late_reason(event)) is not None:
+        return Status.FAILED, late
+    return None
+
+
 def _claim(corp, event, **fields) -> WelcomeDelivery | None:
     """Inserts the event's delivery row; None when another dispatch already has it."""
     try:
@@ -89,15 +108,13 @@ def _link_customer(corp, delivery: WelcomeDelivery, external_userid: str) -> Non
         delivery.customer = customer
 
 
-def welcome_send(corp, event_id: int, *, override: Welcome | None = None,
-                 customer_name: str | None = None):
+def welcome_send(corp, event_id: int, *, override: Welcome | None = None):
     """Sends the welcome for the add event ``event_id`` at most once, recording what happened.
 
-    ``override`` is the live code's own welcome when the customer came through one.
-    ``customer_name`` is the name WeCom reports, for a welcome sent before the customer is
-    stored (the add's urgent stage); the delivery is linked to the customer when it is called
-    again after the upsert. Returns the WelcomeDelivery (the existing one for a duplicate), or
-    None if there is no such event.
+    ``override`` is the live code's own welcome when the customer came through one. A delivery
+    the welcome lane made before the customer was stored is linked to the customer here.
+    Returns the WelcomeDelivery (the existing one for a duplicate), or None if there is no such
+    event.
     Deliberately not one transaction: the claim row commits before WeCom is called, so a
     concurrent or repeated dispatch of the same event sees it and does not send again."""
     event = add_event(corp, event_id)
@@ -111,8 +128,6 @@ def welcome_send(corp, event_id: int, *, override: Welcome | None = None,
     employee = Employee.objects.for_corp(corp).filter(userid=event.userid).first()
     customer = (Customer.objects.for_corp(corp).filter(external_userid=event.external_userid)
                 .first() if event.external_userid else None)
-    if customer is not None or customer_name is None:
-        customer_name = customer.name if customer else ""
     event_time = (datetime.fromtimestamp(event.create_time, tz=UTC)
                   if event.create_time else None)
     welcome = welcome_for(corp, employee, override) if employee or override else None
@@ -121,18 +136,10 @@ def welcome_send(corp, event_id: int, *, override: Welcome | None = None,
                       source=welcome.source if welcome else "")
     if delivery is None:
         return WelcomeDelivery.objects.for_corp(corp).get(dedupe_key=event.dedupe_key)
-    if not event.welcome_code:
-        _finish(delivery, Status.SKIPPED, "no WelcomeCode in the event")
+    if (settled := not_to_send(event, welcome)) is not None:
+        _finish(delivery, *settled)
         return delivery
-    if welcome is None or not (welcome.text or welcome.attachments):
-        _finish(delivery, Status.SKIPPED, "no template")
-        return delivery
-    if event.create_time and time.time() - event.create_time > WELCOME_WINDOW_SECONDS:
-        late = time.time() - event.create_time
-        _finish(delivery, Status.FAILED,
-                f"late: {late:.1f} s after the event, past WeCom's 20 s window")
-        return delivery
-    text = welcome_render(welcome.text, customer_name=customer_name,
+    text = welcome_render(welcome.text, customer_name=customer.name if customer else "",
                           employee_name=employee.name if employee else "")
     try:
         welcome_message_send(corp, welcome_code=event.welcome_code, text=text,

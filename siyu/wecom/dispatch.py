@@ -14,17 +14,10 @@ HTTP, and on SQLite an open transaction holds the database write lock, which wou
 callback ingress. Handlers are therefore idempotent (they converge to the same state when run
 again), which is also what makes duplicate and out-of-order deliveries harmless.
 
-**Urgent stages.** Some work cannot wait behind the rest: WeCom accepts an add event's
-WelcomeCode for 20 seconds only. A handler may register an urgent stage with
-``handles_urgently(event, change_type)``: ``fn(corp, payload, event) -> carry`` does the part
-that must happen now (read the customer from WeCom, send the welcome) and returns what it read.
-Ingress then enqueues :func:`dispatch_urgent` at a high priority instead of the dispatch: it runs
-the stage without claiming the event, pushes the sweeper's next look at the event out (the
-dispatch is queued), and enqueues the normal dispatch at the default priority with the carry,
-which the handler finds as ``event.carry`` (so WeCom is not asked twice). During a burst, workers
-take urgent stages first and catch up on the rest afterwards. Nothing is lost when the urgent job
-is: the event is still "stored", so the sweeper dispatches it as usual, and the handler runs
-the stage's work itself (each step of which happens once per event).
+An add's welcome message cannot wait behind the rest of the queue (WeCom accepts its
+WelcomeCode for 20 seconds): the welcome lane (:mod:`siyu.wecom.welcome_lane`) sends it in a
+batch first and keeps what it read from WeCom on the event (``event.carry``), which the add's
+handler uses instead of asking again.
 """
 
 import importlib
@@ -52,7 +45,6 @@ RETRYABLE = (TransientError, OperationalError, InterfaceError)
 ERROR_MAX_CHARS = 4000
 
 _handlers: dict[tuple[str, str], Handler] = {}
-_urgent_stages: dict[tuple[str, str], Handler] = {}
 _handlers_loaded = False
 
 
@@ -73,22 +65,6 @@ def handles(event: str, change_type: str):
         return fn
 
     return register
-
-
-def handles_urgently(event: str, change_type: str):
-    """Register ``fn(corp, payload, event) -> carry`` as the urgent stage of the handler for
-    this Event and ChangeType (see the module docstring)."""
-
-    def register(fn: Handler) -> Handler:
-        _urgent_stages[(event, change_type)] = fn
-        return fn
-
-    return register
-
-
-def urgent_stage_for(event: str, change_type: str) -> Handler | None:
-    load_handlers()
-    return _urgent_stages.get((event, change_type))
 
 
 def _name(fn) -> str:
@@ -128,39 +104,9 @@ def claimable(now) -> Q:
             | Q(status=Status.DISPATCHING, claimed_at__lt=stale))
 
 
-def dispatch_urgent(event_id: int, *, corp_id: int, enqueue_dispatch) -> bool:
-    """Run the urgent stage of a stored event, then ``enqueue_dispatch(carry)`` the dispatch.
-    Returns whether the stage ran. The event is not claimed: a worker dispatching it meanwhile
-    (a duplicate callback, the sweeper) is harmless, the stage's steps happen once per event.
-    A failing stage is logged and the dispatch queued all the same; the handler retries."""
-    events = WeComEvent.objects.for_corp(corp_id)
-    event = (events.filter(pk=event_id, status__in=[Status.STORED, Status.FAILED])
-             .select_related("corp").first())
-    if event is None:
-        return False  # dispatched (or being dispatched) already
-    stage = urgent_stage_for(event.event, event.change_type)
-    carry = None
-    if stage is not None:
-        try:
-            carry = stage(event.corp, event.payload, event)
-        except Exception as exc:
-            logger.warning("Urgent stage of WeCom event %s failed; its dispatch retries: %s",
-                           event_id, exc)
-    # The dispatch is queued: the sweeper need not look at the event for a while. A backlog
-    # longer than that gets a second dispatch queued, which finds the event done.
-    from siyu.wecom.sweeper import resweep_after
-
-    events.filter(pk=event_id, status=event.status, next_attempt_at=event.next_attempt_at)\
-        .update(next_attempt_at=timezone.now() + resweep_after())
-    enqueue_dispatch(carry)
-    return stage is not None
-
-
-def dispatch_event(event_id: int, *, corp_id: int | None = None,
-                   carry: dict | None = None) -> str | None:
+def dispatch_event(event_id: int, *, corp_id: int | None = None) -> str | None:
     """Run the handler of one stored event. Returns the event's new status, or None when
-    there was nothing to do (already dispatched, or another worker holds it). ``carry`` is what
-    the event's urgent stage read (``event.carry`` for the handler).
+    there was nothing to do (already dispatched, or another worker holds it).
 
     Retryable failures are recorded and re-raised as TransientError (the job retries);
     permanent ones are recorded and raised as DispatchFailed."""
@@ -181,7 +127,6 @@ def dispatch_event(event_id: int, *, corp_id: int | None = None,
         mine.update(status=Status.IGNORED, dispatched_at=timezone.now(), claimed_at=None,
                     next_attempt_at=None, error="")
         return Status.IGNORED
-    event.carry = carry
     try:
         handler(event.corp, event.payload, event)
     except Exception as exc:

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from siyu.core.audit import audit_record
 from siyu.core.errors import Conflict
 from siyu.wecom.crypto import CryptoError, WeComCrypto
-from siyu.wecom.events import dedupe_key, parse_event
+from siyu.wecom.events import dedupe_key, parse_event, welcome_due
 from siyu.wecom.ingress_selectors import event_get_for
 from siyu.wecom.models import CallbackNonce, WeComEvent
 
@@ -135,21 +135,17 @@ def _store_event(corp, raw_xml: str, payload: dict) -> Received:
         event = _insert(WeComEvent, corp=corp, dedupe_key=key,
                         event=str(payload.get("Event", ""))[:64],
                         change_type=str(payload.get("ChangeType", ""))[:64],
-                        create_time=payload["CreateTime"], raw_xml=raw_xml, payload=payload)
+                        create_time=payload["CreateTime"], raw_xml=raw_xml, payload=payload,
+                        welcome_due=welcome_due(payload))
     except IntegrityError:
         return Received(WeComEvent.objects.for_corp(corp).get(dedupe_key=key), created=False)
     return Received(event, created=True)
 
 
 def _enqueue_dispatch(event: WeComEvent) -> None:
-    from siyu.wecom.dispatch import urgent_stage_for
-    from siyu.wecom.tasks import dispatch_wecom_event, dispatch_wecom_event_urgently
+    from siyu.wecom.tasks import dispatch_wecom_event
 
-    if urgent_stage_for(event.event, event.change_type) is not None:
-        # A welcome within 20 s: the urgent stage first, it queues the dispatch after it.
-        dispatch_wecom_event_urgently.enqueue(event_id=event.pk, corp_id=event.corp_id)
-    else:
-        dispatch_wecom_event.enqueue(event_id=event.pk, corp_id=event.corp_id)
+    dispatch_wecom_event.enqueue(event_id=event.pk, corp_id=event.corp_id)
 
 
 def event_redispatch(*, actor, event_id, ip: str | None = None) -> WeComEvent:

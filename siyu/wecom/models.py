@@ -34,13 +34,22 @@ class WeComEvent(TenantModel):
     # sweeper may re-drive a failed event (null: failed for good, or not failed).
     claimed_at = models.DateTimeField(null=True, blank=True)
     next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
+    # An add with a WelcomeCode whose welcome the welcome lane (siyu.wecom.welcome_lane) has
+    # not handled yet; and what the lane read from WeCom, so the dispatch does not ask again.
+    welcome_due = models.BooleanField(default=False)
+    carry = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["-received_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["corp", "dedupe_key"], name="uniq_wecom_event")
         ]
-        indexes = [models.Index(fields=["status", "received_at"])]
+        indexes = [
+            models.Index(fields=["status", "received_at"]),
+            # Only the few adds awaiting their welcome: the lane polls it several times a second.
+            models.Index(fields=["create_time"], condition=models.Q(welcome_due=True),
+                         name="wecom_event_welcome_due"),
+        ]
         verbose_name = _("WeCom callback")
 
     def __str__(self):

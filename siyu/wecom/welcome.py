@@ -38,15 +38,7 @@ class WelcomeRejected(Exception):
 def add_event(corp, event_id: int) -> AddEvent | None:
     """The add_external_contact (or add_half) event ``event_id`` of ``corp``; None if absent."""
     event = WeComEvent.objects.for_corp(corp).filter(pk=event_id).first()
-    if event is None:
-        return None
-    payload = event.payload or {}
-    return AddEvent(event_id=event.pk, dedupe_key=event.dedupe_key,
-                    create_time=int(event.create_time or payload.get("CreateTime") or 0),
-                    userid=str(payload.get("UserID") or ""),
-                    external_userid=str(payload.get("ExternalUserID") or ""),
-                    welcome_code=str(payload.get("WelcomeCode") or ""),
-                    state=str(payload.get("State") or ""))
+    return add_event_of(event) if event is not None else None
 
 
 def welcome_message_send(corp, *, welcome_code: str, text: str, attachments: list) -> None:
@@ -57,5 +49,18 @@ def welcome_message_send(corp, *, welcome_code: str, text: str, attachments: lis
         sync_client_for(corp).send_welcome_msg(welcome_code, text=text or None,
                                                attachments=attachments)
     except WeComError as error:
-        reason = _REASONS.get(error.errcode) or f"{error.errcode} {error.errmsg}"
-        raise WelcomeRejected(error.errcode, reason[:255]) from error
+        raise WelcomeRejected(error.errcode, rejection_reason(error)) from error
+
+
+def rejection_reason(error: WeComError) -> str:
+    return (_REASONS.get(error.errcode) or f"{error.errcode} {error.errmsg}")[:255]
+
+
+def add_event_of(event: WeComEvent) -> AddEvent:
+    payload = event.payload or {}
+    return AddEvent(event_id=event.pk, dedupe_key=event.dedupe_key,
+                    create_time=int(event.create_time or payload.get("CreateTime") or 0),
+                    userid=str(payload.get("UserID") or ""),
+                    external_userid=str(payload.get("ExternalUserID") or ""),
+                    welcome_code=str(payload.get("WelcomeCode") or ""),
+                    state=str(payload.get("State") or ""))

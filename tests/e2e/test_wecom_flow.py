@@ -37,8 +37,6 @@ CORP_ID = "wwe2esimulator00001"
 GET = "externalcontact/get"
 EMPLOYEES = ["emp001", "emp002", "emp003", "emp004", "emp005"]
 DISPATCH_TASK = "siyu.wecom.tasks.dispatch_wecom_event"
-# An add is queued for its urgent stage (the welcome) first, which queues its dispatch.
-URGENT_TASK = "siyu.wecom.tasks.dispatch_wecom_event_urgently"
 Kind = TimelineEvent.Kind
 
 
@@ -70,14 +68,10 @@ def workers(tmp_path, corp):
     pool.stop_all()
 
 
-def dispatch_tasks(event_id=None, path=DISPATCH_TASK) -> list[DBTaskResult]:
-    tasks = DBTaskResult.objects.filter(task_path=path)
+def dispatch_tasks(event_id=None) -> list[DBTaskResult]:
+    tasks = DBTaskResult.objects.filter(task_path=DISPATCH_TASK)
     return [t for t in tasks
             if event_id is None or t.args_kwargs["kwargs"]["event_id"] == event_id]
-
-
-def urgent_tasks(event_id=None) -> list[DBTaskResult]:
-    return dispatch_tasks(event_id, path=URGENT_TASK)
 
 
 def wait_until_settled(workers, corp, control, timeout: float = 30) -> list[dict]:
@@ -270,10 +264,8 @@ def test_45009_and_busy_bursts_are_waited_out_without_hammering(corp, sim, worke
     control.inject_faults(api=GET, errcode=-1, count=3)
     add_customers(4)
     wait_until_settled(workers, corp, control)
-    # More -1s than the client tries per call, twice over: the add's urgent stage gives up
-    # after 5 tries (its dispatch reads the customer itself), the dispatch job's first attempt
-    # too, and the job is retried and succeeds.
-    control.inject_faults(api=GET, errcode=-1, count=12)
+    # More -1s than the client tries per call: the dispatch job is retried, and succeeds.
+    control.inject_faults(api=GET, errcode=-1, count=7)
     [busy] = add_customers(1)
     wait_until_settled(workers, corp, control)
     # 45009 twice in a row: both blocks are waited out.
@@ -286,14 +278,14 @@ def test_45009_and_busy_bursts_are_waited_out_without_hammering(corp, sim, worke
     retried = WeComEvent.objects.for_corp(corp).exclude(attempts=1)
     assert list(retried.values_list("payload__ExternalUserID", "attempts")) == [(busy, 2)]
     calls = calls_of(control, GET)
-    assert Counter(c["errcode"] for c in calls) == {0: 7, -1: 15, 45009: 3}
+    assert Counter(c["errcode"] for c in calls) == {0: 7, -1: 10, 45009: 3}
     for blocked, following in pairwise(calls):
         if blocked["errcode"] == 45009:
             # No call during the block: the next one waits it out.
             assert following["at"] - blocked["at"] >= BLOCK_SECONDS - 0.05, calls
     logged = Counter(ApiCall.objects.for_corp(corp).filter(api=GET)
                      .values_list("errcode", flat=True))
-    assert logged == {0: 7, -1: 15, 45009: 3}
+    assert logged == {0: 7, -1: 10, 45009: 3}
     assert Customer.objects.for_corp(corp).count() == 7
     assert timeline(corp) == {Kind.CREATED: 7, Kind.FOLLOW_ADDED: 7}
 
@@ -307,7 +299,7 @@ def test_a_worker_killed_between_store_and_dispatch_loses_nothing(corp, sim, wor
     control.join_group(chat_id, ext[:3], duplicate=True)
     assert control.wait_callbacks(20)
     assert statuses(corp) == {WeComEvent.Status.STORED: 9}
-    assert len(urgent_tasks()) == 8 and len(dispatch_tasks()) == 1  # the adds, the join
+    assert len(dispatch_tasks()) == 9
 
     # Slow API answers, so the first worker is caught in the middle of a dispatch.
     control.set_latency(700)
@@ -348,7 +340,7 @@ def test_an_event_whose_enqueue_was_lost_is_dispatched_by_the_sweeper(corp, sim,
     ext = [control.add_customer(EMPLOYEES[i], duplicate=True).external_userid for i in range(3)]
     assert control.wait_callbacks(20)
     lost = WeComEvent.objects.for_corp(corp).get(payload__ExternalUserID=ext[1])
-    [task] = urgent_tasks(lost.pk)
+    [task] = dispatch_tasks(lost.pk)
     task.delete()  # as if the process died between storing the event and enqueuing it
 
     # A short stale time also makes the housekeeping thread, which runs the sweeper, go often.

@@ -9,6 +9,7 @@ Task modules import from here: ``from siyu.core.jobs import TransientError, retr
 module imports no models, so task modules stay importable before the app registry is ready.
 """
 
+from siyu.core.jobs.lanes import register_lane
 from siyu.core.jobs.periodic import register_periodic
 from siyu.core.jobs.priority import URGENT_PRIORITY
 from siyu.core.jobs.retry import (
@@ -26,6 +27,7 @@ __all__ = [
     "RetryPolicy",
     "TransientError",
     "WorkerLost",
+    "register_lane",
     "register_periodic",
     "retry_policy_for",
     "retrying",

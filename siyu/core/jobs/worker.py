@@ -36,6 +36,8 @@ from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception, retry
 
 from siyu.core.jobs.heartbeat import Housekeeper, heartbeat_beat, heartbeat_remove
+from siyu.core.jobs.lanes import IDLE_SECONDS as LANE_IDLE_SECONDS
+from siyu.core.jobs.lanes import lanes
 from siyu.core.jobs.priority import BACKGROUND_SLOTS_WHEN_BUSY, CALM_SECONDS, URGENT_PRIORITY
 from siyu.core.jobs.retry import retry_policy_for
 
@@ -73,15 +75,48 @@ class SiyuWorker(Worker):
         housekeeper = Housekeeper(worker_id=self.worker_id, queues=queues,
                                   parent_pid=self.parent_pid)
         housekeeper.start()
+        lane_threads = self._start_lanes()
         try:
             if self.threads > 1:
                 self._run_threaded()
             else:
                 super().run()
         finally:
+            self.running = False
+            for thread in lane_threads:
+                thread.join(timeout=10)
             housekeeper.stop()
             heartbeat_remove(self.worker_id)
             logger.info("Worker %s (pid %s) stopped.", self.worker_id, os.getpid())
+
+    # -- lanes (see .lanes) ------------------------------------------------------------------
+
+    def _start_lanes(self) -> list[threading.Thread]:
+        threads = []
+        for lane in lanes():
+            thread = threading.Thread(target=self._lane_loop, args=(lane,), daemon=True,
+                                      name=f"lane-{lane.name}")
+            thread.start()
+            threads.append(thread)
+        return threads
+
+    def _lane_loop(self, lane) -> None:
+        try:
+            while self.running:
+                close_old_connections()
+                try:
+                    taken = lane.run_round()
+                except Exception:
+                    logger.exception("Lane %s failed a round; trying again shortly.", lane.name)
+                    time.sleep(1.0)
+                    continue
+                if taken:
+                    # Like urgent tasks: ordinary ones wait while the lane is busy.
+                    self._urgent_seen = time.monotonic()
+                else:
+                    time.sleep(LANE_IDLE_SECONDS)
+        finally:
+            connections.close_all()
 
     # -- several tasks at once ---------------------------------------------------------------
 

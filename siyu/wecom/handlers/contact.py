@@ -2,15 +2,12 @@
 
 Each handler reads WeCom's current view of the customer (externalcontact/get) and hands it,
 with the callback's CreateTime, to the customer services, which decide by time what the
-callback may still change (see customers.services). An add's welcome message goes first,
-because WeCom accepts its WelcomeCode for 20 seconds only: the urgent stage
-(:func:`welcome_first`, see siyu.wecom.dispatch) reads the customer from WeCom and sends the
-welcome before the event waits in line with the rest of the add path, which then uses what the
-stage read (``event.carry``). When the stage did not run (a re-drive), the handler does both
-itself: welcome_send sends once per event either way.
+callback may still change (see customers.services). An add's welcome message usually went
+out already: WeCom accepts its WelcomeCode for 20 seconds only, so the welcome lane
+(siyu.wecom.welcome_lane) sends it in a batch before the add waits in line here, and keeps what
+it read from WeCom on the event (``event.carry``), which this handler uses. When the lane did
+not get to it, the handler sends it itself: welcome_send sends once per event either way.
 """
-
-import time
 
 from siyu.acquisition.attribution import (
     live_code_add_record,
@@ -25,10 +22,10 @@ from siyu.customers.services import (
     follow_end_from_wecom,
     wecom_datetime,
 )
-from siyu.engagement.services import WELCOME_WINDOW_SECONDS, welcome_send
+from siyu.engagement.services import welcome_send
 from siyu.groups.services import group_members_link_customer
 from siyu.tags.services import corp_tags_apply, wecom_tag_ids_unknown
-from siyu.wecom.dispatch import handles, handles_urgently
+from siyu.wecom.dispatch import handles
 from siyu.wecom.handlers import common
 
 EVENT = "change_external_contact"
@@ -62,27 +59,11 @@ def _known_tags(corp, follow: dict) -> None:
 
 
 def _view_for(corp, external_userid: str, event=None) -> tuple[dict, list]:
+    """What the welcome lane read for this add, else WeCom's view now."""
     carry = getattr(event, "carry", None) or {}
     if carry.get("contact", {}).get("external_userid") == external_userid:
         return carry["contact"], list(carry.get("follows") or [])
     return _wecom_view(corp, external_userid)
-
-
-@handles_urgently(EVENT, "add_external_contact")
-def welcome_first(corp, payload: dict, event) -> dict | None:
-    """The urgent stage of an add: WeCom's view of the customer (the welcome may name them),
-    then the welcome message. Returns the view for the rest of the add path; nothing when the
-    WelcomeCode has expired already (a backlog): the dispatch records the late welcome, and
-    WeCom is not asked for a view only to learn that."""
-    _userid, external_userid = common.required(payload, "UserID", "ExternalUserID")
-    if time.time() - common.event_time(payload) > WELCOME_WINDOW_SECONDS:
-        return None
-    contact, follows = _wecom_view(corp, external_userid)
-    live_code = live_code_for_state(corp, str(payload.get("State") or ""))
-    added_at = wecom_datetime(common.event_time(payload))
-    welcome_send(corp, event.pk, override=live_code_welcome(live_code, at=added_at),
-                 customer_name=str(contact.get("name") or ""))
-    return {"contact": contact, "follows": follows}
 
 
 def _reported(corp, payload: dict, change: str, event=None) -> None:

@@ -13,7 +13,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from siyu.accounts.tests.factories import CorpFactory
-from siyu.core.jobs import URGENT_PRIORITY
 from siyu.wecom import dispatch
 from siyu.wecom.crypto import WeComCrypto
 from siyu.wecom.events import dedupe_key, parse_event
@@ -29,10 +28,7 @@ from siyu.wecom.tests.callback_helpers import (
     signed_request,
 )
 
-# Adds (the events of these tests) are queued for their urgent stage first (a welcome within
-# 20 s), which queues the dispatch itself; other events are queued for dispatch directly.
-TASK_PATHS = ("siyu.wecom.tasks.dispatch_wecom_event",
-              "siyu.wecom.tasks.dispatch_wecom_event_urgently")
+TASK_PATHS = ("siyu.wecom.tasks.dispatch_wecom_event",)
 LOGGER = "siyu.wecom.callbacks"
 
 
@@ -109,8 +105,9 @@ def test_post_stores_the_event_answers_200_empty_and_enqueues_dispatch_on_commit
                                 "wmEXT001:1700000000")
     assert len(callbacks) == 1
     [job] = dispatch_jobs()
-    assert job.task_path == "siyu.wecom.tasks.dispatch_wecom_event_urgently"
-    assert job.priority == URGENT_PRIORITY
+    assert job.task_path == "siyu.wecom.tasks.dispatch_wecom_event"
+    # An add with a WelcomeCode awaits its welcome from the welcome lane.
+    assert event.welcome_due
     assert job.args_kwargs["kwargs"] == {"event_id": event.pk, "corp_id": world.corp.pk}
 
 

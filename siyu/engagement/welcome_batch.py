@@ -1,0 +1,90 @@
+"""Welcome messages for many add events at once, for the welcome lane (siyu.wecom.welcome_lane),
+which sends them during a burst: one insert claims a whole batch, one update records how each
+send went. Same rules and records as :func:`siyu.engagement.services.welcome_send`, which the
+dispatch of each add still calls (it finds the lane's row and sends nothing twice)."""
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.utils import timezone
+
+from siyu.accounts.models import Employee
+from siyu.engagement.models import WelcomeDelivery
+from siyu.engagement.selectors import welcome_for
+from siyu.engagement.services import not_to_send
+from siyu.engagement.welcome import Welcome
+
+Status = WelcomeDelivery.Status
+
+
+@dataclass
+class Pending:
+    """A welcome this round owns and must send."""
+
+    delivery: WelcomeDelivery
+    event: object  # siyu.wecom.welcome.AddEvent
+    welcome: Welcome
+    employee_name: str
+
+
+def _event_time(event) -> datetime | None:
+    return datetime.fromtimestamp(event.create_time, tz=UTC) if event.create_time else None
+
+
+def welcome_claim_batch(corp, events, *, overrides: dict) -> list[Pending]:
+    """Claims the deliveries of ``events`` (AddEvents of one corp) that nobody has claimed:
+    rows settled at once (no WelcomeCode, no template, late) are written settled, the others
+    as "sending". ``overrides``: dedupe_key → the live code's Welcome. Returns what to send."""
+    userids = {e.userid for e in events}
+    employees = {e.userid: e for e in Employee.objects.for_corp(corp).filter(userid__in=userids)}
+    defaults: dict = {}
+    token = secrets.token_hex(8)
+    rows, plans = [], {}
+    for event in events:
+        employee = employees.get(event.userid)
+        override = overrides.get(event.dedupe_key)
+        if override is None and employee is not None and employee.pk not in defaults:
+            defaults[employee.pk] = welcome_for(corp, employee)
+        welcome = override or (defaults.get(employee.pk) if employee else None)
+        settled = not_to_send(event, welcome)
+        status, reason = settled or (Status.SENDING, "")
+        rows.append(WelcomeDelivery(
+            corp=corp, dedupe_key=event.dedupe_key, event_id=event.event_id, employee=employee,
+            event_time=_event_time(event), status=status, reason=reason, claim_token=token,
+            source=welcome.source if welcome else ""))
+        if settled is None:
+            plans[event.dedupe_key] = (event, welcome, employee.name if employee else "")
+    # Rows that exist already (a dispatch or another lane got there first) are skipped.
+    WelcomeDelivery.objects.bulk_create(rows, ignore_conflicts=True)
+    owned = (WelcomeDelivery.objects.for_corp(corp)
+             .filter(claim_token=token, status=Status.SENDING, dedupe_key__in=list(plans)))
+    return [Pending(delivery, *plans[delivery.dedupe_key]) for delivery in owned]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    pending: Pending
+    sent: bool
+    reason: str = ""
+    errcode: int | None = None
+
+
+def welcome_finish_batch(outcomes: list[Outcome]) -> None:
+    """Records how each send went, in one UPDATE."""
+    now = timezone.now()
+    rows = []
+    for outcome in outcomes:
+        delivery = outcome.pending.delivery
+        if outcome.sent:
+            delivery.status, delivery.sent_at = Status.SENT, now
+            started = _event_time(outcome.pending.event)
+            delivery.latency_ms = (max(0, round((now - started).total_seconds() * 1000))
+                                   if started else None)
+        else:
+            delivery.status, delivery.reason = Status.FAILED, outcome.reason[:255]
+            delivery.errcode = outcome.errcode
+        rows.append(delivery)
+    if rows:
+        WelcomeDelivery.objects.unscoped().bulk_update(
+            rows, ["status", "reason", "errcode", "sent_at", "latency_ms"])

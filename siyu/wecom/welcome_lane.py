@@ -1,0 +1,142 @@
+"""The welcome lane: welcome messages for new adds, sent in batches within WeCom's 20 s.
+
+WeCom accepts an add's WelcomeCode for 20 seconds, once. During a live-stream burst (150 adds a
+second) one task per add costs more CPU than two cores have, so every worker process runs this
+lane in a thread of its own (registered with siyu.core.jobs.register_lane):
+
+1. take the newest adds still awaiting their welcome (``WeComEvent.welcome_due``, set by
+   ingress), newest first: under overload the oldest are the ones past saving;
+2. claim their deliveries with one insert (siyu.engagement.welcome_batch), so a welcome is
+   never sent twice, whoever else (another lane, the add's own dispatch) tries;
+3. read each customer from WeCom and send the welcome, all concurrently on one event loop;
+4. record the outcomes with one update, and keep what was read on the event (``carry``) for the
+   add's dispatch, which does the rest of the add later (customer, tags, attribution) without
+   asking WeCom again.
+
+The add's dispatch task is queued by ingress as for any event and still calls welcome_send, so
+nothing depends on the lane running: without it (or after a crash) the dispatch sends the
+welcome itself, as long as the 20 s allow.
+"""
+
+import asyncio
+import logging
+import threading
+import time
+
+from siyu.accounts.models import Corp
+from siyu.acquisition.attribution import live_code_welcome, live_codes_by_state
+from siyu.customers.services import wecom_datetime
+from siyu.engagement.services import WELCOME_WINDOW_SECONDS, late_reason
+from siyu.engagement.welcome import welcome_render
+from siyu.engagement.welcome_batch import Outcome, welcome_claim_batch, welcome_finish_batch
+from siyu.wecom.client import client_for
+from siyu.wecom.errors import WeComError
+from siyu.wecom.handlers.common import CONTACT_GONE
+from siyu.wecom.models import WeComEvent
+from siyu.wecom.welcome import add_event_of, rejection_reason
+
+logger = logging.getLogger("siyu.wecom.welcome_lane")
+
+BATCH = 100
+
+
+class WelcomeLane:
+    """One per worker process; :meth:`run_round` is called over and over by the lane thread.
+    The event loop lives as long as the lane, so WeCom clients (connections, token, leased
+    calls) are reused from round to round."""
+
+    def __init__(self):
+        self.loop = asyncio.new_event_loop()
+
+    def run_round(self) -> int:
+        """One batch; returns how many adds it took (0: nothing was due)."""
+        cutoff = int(time.time()) - WELCOME_WINDOW_SECONDS
+        due = WeComEvent.objects.unscoped().filter(welcome_due=True)
+        events = list(due.filter(create_time__gte=cutoff).order_by("-create_time", "-id")
+                      [:BATCH])
+        if not events:
+            # Past saving: their dispatch records them as late.
+            due.filter(create_time__lt=cutoff).update(welcome_due=False)
+            return 0
+        by_corp: dict[int, list[WeComEvent]] = {}
+        for event in events:
+            by_corp.setdefault(event.corp_id, []).append(event)
+        corps = Corp.objects.in_bulk(list(by_corp))
+        for corp_id, corp_events in by_corp.items():
+            self._round_for_corp(corps[corp_id], corp_events)
+        return len(events)
+
+    def _round_for_corp(self, corp, events: list[WeComEvent]) -> None:
+        adds = [add_event_of(e) for e in events]
+        codes = live_codes_by_state(corp, {a.state for a in adds})
+        overrides = {a.dedupe_key: live_code_welcome(codes.get(a.state),
+                                                     at=wecom_datetime(a.create_time))
+                     for a in adds if a.state in codes}
+        pending = welcome_claim_batch(corp, adds, overrides=overrides)
+        results = self.loop.run_until_complete(_send_all(corp, pending)) if pending else []
+        welcome_finish_batch([outcome for outcome, _view in results])
+        carries = {p.event.event_id: view for (_o, view), p in zip(results, pending, strict=True)
+                   if view is not None}
+        for event in events:
+            event.welcome_due = False
+            event.carry = carries.get(event.pk, event.carry)
+        WeComEvent.objects.for_corp(corp).bulk_update(events, ["welcome_due", "carry"])
+
+    def close(self) -> None:
+        self.loop.close()
+
+
+async def _send_all(corp, pending) -> list[tuple[Outcome, dict | None]]:
+    client = client_for(corp)
+    return list(await asyncio.gather(*(_send_one(client, p) for p in pending)))
+
+
+async def _customer_view(client, external_userid: str) -> dict | None:
+    """WeCom's view of the customer, shaped as the add's dispatch reads it (``carry``)."""
+    try:
+        answer = await client.get_external_contact(external_userid)
+    except WeComError as error:
+        if error.errcode in CONTACT_GONE:
+            return None
+        raise
+    contact = dict(answer.get("external_contact") or {})
+    contact.setdefault("external_userid", external_userid)
+    return {"contact": contact, "follows": list(answer.get("follow_user") or [])}
+
+
+async def _send_one(client, pending) -> tuple[Outcome, dict | None]:
+    event, view = pending.event, None
+    try:
+        view = await _customer_view(client, event.external_userid)
+    except Exception as error:  # the name is a nicety; the welcome still goes out
+        logger.warning("Welcome lane: reading customer %s failed (%s); sending without the "
+                       "name.", event.external_userid, error)
+    name = str(((view or {}).get("contact") or {}).get("name") or "")
+    if (late := late_reason(event)) is not None:
+        return Outcome(pending, sent=False, reason=late), view
+    text = welcome_render(pending.welcome.text, customer_name=name,
+                          employee_name=pending.employee_name)
+    try:
+        await client.send_welcome_msg(event.welcome_code, text=text or None,
+                                      attachments=pending.welcome.attachments)
+    except WeComError as error:
+        return Outcome(pending, sent=False, reason=rejection_reason(error),
+                       errcode=error.errcode), view
+    except Exception as error:
+        # Network trouble past the client's retries: whether WeCom got it is unknown, and a
+        # WelcomeCode is single-use, so it is not tried again.
+        logger.warning("Welcome lane: sending for event %s failed: %s", event.event_id, error)
+        return Outcome(pending, sent=False, reason=f"not confirmed: {error}"[:255]), view
+    return Outcome(pending, sent=True), view
+
+
+_lanes: dict[int, WelcomeLane] = {}
+
+
+def run_welcome_round() -> int:
+    """The lane hook (see siyu.wecom.apps): one round of this thread's lane."""
+    lane = _lanes.get(threading.get_ident())
+    if lane is None:
+        lane = _lanes[threading.get_ident()] = WelcomeLane()
+    return lane.run_round()
+
