@@ -37,6 +37,9 @@ class WeComEvent(TenantModel):
     # An add with a WelcomeCode whose welcome the welcome lane (siyu.wecom.welcome_lane) has
     # not handled yet; and what the lane read from WeCom, so the dispatch does not ask again.
     welcome_due = models.BooleanField(default=False)
+    # The lane round that took the event off welcome_due (a conditional UPDATE), so two worker
+    # processes' lanes never work on the same adds.
+    welcome_round = models.CharField(max_length=16, blank=True, default="")
     carry = models.JSONField(null=True, blank=True)
 
     class Meta:

@@ -5,7 +5,8 @@ second) one task per add costs more CPU than two cores have, so every worker pro
 lane in a thread of its own (registered with siyu.core.jobs.register_lane):
 
 1. take the newest adds still awaiting their welcome (``WeComEvent.welcome_due``, set by
-   ingress), newest first: under overload the oldest are the ones past saving;
+   ingress), newest first: under overload the oldest are the ones past saving; one conditional
+   UPDATE takes them, so each add is in one lane's round only;
 2. claim their deliveries with one insert (siyu.engagement.welcome_batch), so a welcome is
    never sent twice, whoever else (another lane, the add's own dispatch) tries;
 3. read each customer from WeCom and send the welcome, all concurrently on one event loop;
@@ -20,6 +21,7 @@ welcome itself, as long as the 20 s allow.
 
 import asyncio
 import logging
+import secrets
 import threading
 import time
 
@@ -51,12 +53,19 @@ class WelcomeLane:
     def run_round(self) -> int:
         """One batch; returns how many adds it took (0: nothing was due)."""
         cutoff = int(time.time()) - WELCOME_WINDOW_SECONDS
-        due = WeComEvent.objects.unscoped().filter(welcome_due=True)
-        events = list(due.filter(create_time__gte=cutoff).order_by("-create_time", "-id")
-                      [:BATCH])
-        if not events:
+        events = WeComEvent.objects.unscoped()
+        due = events.filter(welcome_due=True)
+        ids = list(due.filter(create_time__gte=cutoff).order_by("-create_time", "-id")
+                   .values_list("pk", flat=True)[:BATCH])
+        if not ids:
             # Past saving: their dispatch records them as late.
             due.filter(create_time__lt=cutoff).update(welcome_due=False)
+            return 0
+        # Take them: whatever another process's lane took meanwhile stays with it.
+        token = secrets.token_hex(8)
+        due.filter(pk__in=ids).update(welcome_due=False, welcome_round=token)
+        events = list(events.filter(welcome_round=token, pk__in=ids))
+        if not events:
             return 0
         by_corp: dict[int, list[WeComEvent]] = {}
         for event in events:
@@ -77,10 +86,11 @@ class WelcomeLane:
         welcome_finish_batch([outcome for outcome, _view in results])
         carries = {p.event.event_id: view for (_o, view), p in zip(results, pending, strict=True)
                    if view is not None}
-        for event in events:
-            event.welcome_due = False
-            event.carry = carries.get(event.pk, event.carry)
-        WeComEvent.objects.for_corp(corp).bulk_update(events, ["welcome_due", "carry"])
+        read = [e for e in events if e.pk in carries]
+        for event in read:
+            event.carry = carries[event.pk]
+        if read:
+            WeComEvent.objects.for_corp(corp).bulk_update(read, ["carry"])
 
     def close(self) -> None:
         self.loop.close()

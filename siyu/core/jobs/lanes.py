@@ -7,7 +7,8 @@ returns how much it took (0 when nothing was waiting). Apps register theirs in `
 
 It exists for work where a task row per item costs more than the item: the welcome messages of
 a live-stream burst, each due within 20 s. While a lane keeps finding work, the worker treats
-it like urgent tasks and holds back ordinary ones (see :mod:`.priority`).
+it like urgent tasks and holds back ordinary ones (see :mod:`.priority`); under a burst it runs
+none at all.
 """
 
 from collections.abc import Callable
@@ -15,6 +16,10 @@ from dataclasses import dataclass
 
 # How long an idle lane waits before looking again: the delay it adds to an urgent item.
 IDLE_SECONDS = 0.1
+# A round taking this many items means a burst: the worker then runs no ordinary task at all
+# (each one holds the CPU and the GIL the lane needs) until the lane has been under it for
+# CALM_SECONDS. A trickle of items stays below it, so ordinary work is never starved by one.
+PRESSURE_ITEMS = 20
 
 
 @dataclass(frozen=True)

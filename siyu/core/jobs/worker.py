@@ -37,7 +37,7 @@ from django_tasks_db.utils import exclusive_transaction, is_locked_database_exce
 
 from siyu.core.jobs.heartbeat import Housekeeper, heartbeat_beat, heartbeat_remove
 from siyu.core.jobs.lanes import IDLE_SECONDS as LANE_IDLE_SECONDS
-from siyu.core.jobs.lanes import lanes
+from siyu.core.jobs.lanes import PRESSURE_ITEMS, lanes
 from siyu.core.jobs.priority import BACKGROUND_SLOTS_WHEN_BUSY, CALM_SECONDS, URGENT_PRIORITY
 from siyu.core.jobs.retry import retry_policy_for
 
@@ -66,6 +66,7 @@ class SiyuWorker(Worker):
         self._pool: TaskThreads | None = None
         self._forced = False
         self._urgent_seen = float("-inf")
+        self._lane_pressed = float("-inf")
 
     def run(self) -> None:
         queues = ",".join(self.queue_names)
@@ -113,6 +114,8 @@ class SiyuWorker(Worker):
                 if taken:
                     # Like urgent tasks: ordinary ones wait while the lane is busy.
                     self._urgent_seen = time.monotonic()
+                    if taken >= PRESSURE_ITEMS:
+                        self._lane_pressed = self._urgent_seen
                 else:
                     time.sleep(LANE_IDLE_SECONDS)
         finally:
@@ -198,7 +201,9 @@ class SiyuWorker(Worker):
         if batch:
             self._urgent_seen = now
         idle -= len(batch)
-        if now - self._urgent_seen < CALM_SECONDS:
+        if now - self._lane_pressed < CALM_SECONDS:
+            idle = 0  # a burst in a lane (see .lanes.PRESSURE_ITEMS)
+        elif now - self._urgent_seen < CALM_SECONDS:
             idle = min(idle, BACKGROUND_SLOTS_WHEN_BUSY - pool.busy_ordinary)
         if idle > 0:
             batch += self.claim_batch(idle)

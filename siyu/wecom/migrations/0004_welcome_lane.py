@@ -21,6 +21,11 @@ class Migration(migrations.Migration):
             name='welcome_due',
             field=models.BooleanField(default=False),
         ),
+        migrations.AddField(
+            model_name='wecomevent',
+            name='welcome_round',
+            field=models.CharField(blank=True, default='', max_length=16),
+        ),
         migrations.AddIndex(
             model_name='wecomevent',
             index=models.Index(condition=models.Q(('welcome_due', True)), fields=['create_time'], name='wecom_event_welcome_due'),
