@@ -78,8 +78,11 @@ class _ClientBase(WeComMethods):
         self.closed = False
 
     def _http_options(self) -> dict:
+        # A welcome lane round has ~100 calls in flight: keep that many connections alive
+        # (httpx keeps 20 by default), or most calls pay for a new TCP connection.
         return {"base_url": self.base_url,
                 "timeout": float(conf("SIYU_WECOM_HTTP_TIMEOUT_SECONDS")),
+                "limits": httpx.Limits(max_connections=200, max_keepalive_connections=200),
                 "transport": self._transport, "follow_redirects": False}
 
     def __repr__(self):
