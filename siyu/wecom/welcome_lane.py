@@ -25,6 +25,9 @@ import secrets
 import threading
 import time
 
+from asgiref.sync import sync_to_async
+from django.db import connections
+
 from siyu.accounts.models import Corp
 from siyu.acquisition.attribution import live_code_welcome, live_codes_by_state
 from siyu.customers.services import wecom_datetime
@@ -93,6 +96,10 @@ class WelcomeLane:
             WeComEvent.objects.for_corp(corp).bulk_update(read, ["carry"])
 
     def close(self) -> None:
+        # The client's database work (token, rate windows) ran in asgiref's sync thread:
+        # close that thread's connection too.
+        self.loop.run_until_complete(sync_to_async(connections.close_all,
+                                                   thread_sensitive=True)())
         self.loop.close()
 
 
