@@ -54,6 +54,9 @@ __all__ = [
 JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8"}
 
 
+POOL_SIZE = 32
+
+
 class _ClientBase(WeComMethods):
     def __init__(self, corp, *, transport=None, tokens: TokenCache | None = None,
                  limiter: RateLimiter | None = None, log: CallLog | None = None,
@@ -78,11 +81,14 @@ class _ClientBase(WeComMethods):
         self.closed = False
 
     def _http_options(self) -> dict:
-        # A welcome lane round has ~100 calls in flight: keep that many connections alive
-        # (httpx keeps 20 by default), or most calls pay for a new TCP connection.
+        # Keep as many connections alive as may be in flight (the welcome lane's
+        # LANE_CONCURRENCY), so calls do not pay for new TCP connections; and no more: httpcore
+        # scans its whole pool for each request, which at 200 connections took most of the
+        # lane's CPU (measured with py-spy).
         return {"base_url": self.base_url,
                 "timeout": float(conf("SIYU_WECOM_HTTP_TIMEOUT_SECONDS")),
-                "limits": httpx.Limits(max_connections=200, max_keepalive_connections=200),
+                "limits": httpx.Limits(max_connections=POOL_SIZE,
+                                       max_keepalive_connections=POOL_SIZE),
                 "transport": self._transport, "follow_redirects": False}
 
     def __repr__(self):

@@ -34,7 +34,7 @@ from siyu.customers.services import wecom_datetime
 from siyu.engagement.services import WELCOME_WINDOW_SECONDS, late_reason
 from siyu.engagement.welcome import welcome_render
 from siyu.engagement.welcome_batch import Outcome, welcome_claim_batch, welcome_finish_batch
-from siyu.wecom.client import client_for
+from siyu.wecom.client import POOL_SIZE, client_for
 from siyu.wecom.errors import WeComError
 from siyu.wecom.handlers.common import CONTACT_GONE
 from siyu.wecom.models import WeComEvent
@@ -105,7 +105,14 @@ class WelcomeLane:
 
 async def _send_all(corp, pending) -> list[tuple[Outcome, dict | None]]:
     client = client_for(corp)
-    return list(await asyncio.gather(*(_send_one(client, p) for p in pending)))
+    # As many in flight as the client keeps connections (see client.POOL_SIZE).
+    slots = asyncio.Semaphore(POOL_SIZE)
+
+    async def one(item):
+        async with slots:
+            return await _send_one(client, item)
+
+    return list(await asyncio.gather(*(one(p) for p in pending)))
 
 
 async def _customer_view(client, external_userid: str) -> dict | None:
