@@ -54,7 +54,9 @@ class WelcomeLane:
         self.loop = asyncio.new_event_loop()
 
     def run_round(self) -> int:
-        """One batch; returns how many adds it took (0: nothing was due)."""
+        """One batch; returns how many adds were due (0: none). Counted before taking them: a
+        round whose adds another process's lane took first still tells the worker that a burst
+        is on (see siyu.core.jobs.lanes)."""
         cutoff = int(time.time()) - WELCOME_WINDOW_SECONDS
         events = WeComEvent.objects.unscoped()
         due = events.filter(welcome_due=True)
@@ -68,15 +70,13 @@ class WelcomeLane:
         token = secrets.token_hex(8)
         due.filter(pk__in=ids).update(welcome_due=False, welcome_round=token)
         events = list(events.filter(welcome_round=token, pk__in=ids))
-        if not events:
-            return 0
         by_corp: dict[int, list[WeComEvent]] = {}
         for event in events:
             by_corp.setdefault(event.corp_id, []).append(event)
         corps = Corp.objects.in_bulk(list(by_corp))
         for corp_id, corp_events in by_corp.items():
             self._round_for_corp(corps[corp_id], corp_events)
-        return len(events)
+        return len(ids)
 
     def _round_for_corp(self, corp, events: list[WeComEvent]) -> None:
         adds = [add_event_of(e) for e in events]

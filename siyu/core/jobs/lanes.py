@@ -1,7 +1,7 @@
 """Lanes: work a worker process polls for itself, beside the task queue, in a thread each.
 
 A lane is a function ``run_round() -> int`` that handles one batch of something urgent and
-returns how much it took (0 when nothing was waiting). Apps register theirs in ``ready()``::
+returns how much was waiting (0 when nothing was). Apps register theirs in ``ready()``::
 
     register_lane("wecom.welcomes", run_welcome_round)
 
