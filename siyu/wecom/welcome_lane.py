@@ -43,6 +43,7 @@ from siyu.wecom.welcome import add_event_of, rejection_reason
 logger = logging.getLogger("siyu.wecom.welcome_lane")
 
 BATCH = 100
+CLEANUP_SECONDS = 30.0
 
 
 class WelcomeLane:
@@ -52,6 +53,16 @@ class WelcomeLane:
 
     def __init__(self):
         self.loop = asyncio.new_event_loop()
+        self._next_cleanup = 0.0
+
+    def _forget_expired(self, due, cutoff: int) -> None:
+        """Clears the flag of adds past saving (their dispatch records them as late), so the
+        partial index stays small. Every CLEANUP_SECONDS, not on each idle round: that would be
+        a write ten times a second per process (on SQLite, the database's write lock)."""
+        now = time.monotonic()
+        if now >= self._next_cleanup:
+            self._next_cleanup = now + CLEANUP_SECONDS
+            due.filter(create_time__lt=cutoff).update(welcome_due=False)
 
     def run_round(self) -> int:
         """One batch; returns how many adds were due (0: none). Counted before taking them: a
@@ -63,8 +74,7 @@ class WelcomeLane:
         ids = list(due.filter(create_time__gte=cutoff).order_by("-create_time", "-id")
                    .values_list("pk", flat=True)[:BATCH])
         if not ids:
-            # Past saving: their dispatch records them as late.
-            due.filter(create_time__lt=cutoff).update(welcome_due=False)
+            self._forget_expired(due, cutoff)
             return 0
         # Take them: whatever another process's lane took meanwhile stays with it.
         token = secrets.token_hex(8)
