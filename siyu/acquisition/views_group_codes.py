@@ -26,6 +26,7 @@ from siyu.acquisition.group_code_selectors import (
     groups_to_choose,
 )
 from siyu.acquisition.models import GroupCode
+from siyu.acquisition.qr_response import qr_png_response
 from siyu.console.access import console_view, paginate, render_page
 from siyu.core.errors import Conflict, DomainError, ValidationFailed
 from siyu.engagement.welcome import ATTACHMENT_KINDS
@@ -248,12 +249,8 @@ def group_code_qr_view(request, pk):
         image = qr_image_fetch(group_code.corp, group_code.qr_code)
     except DomainError as exc:
         return HttpResponse(exc.message, status=502, content_type="text/plain; charset=utf-8")
-    response = HttpResponse(image, content_type="image/png")
-    response["Cache-Control"] = "private, max-age=300"
-    response["X-Content-Type-Options"] = "nosniff"
-    if request.GET.get("download"):
-        response["Content-Disposition"] = f'attachment; filename="group-code-{group_code.pk}.png"'
-    return response
+    return qr_png_response(request, image, fallback=f"group-code-{group_code.pk}",
+                           name=group_code.name)
 
 
 @require_POST

@@ -2,11 +2,7 @@
 PNG download, printable poster, disable. Views parse input, call a selector or service, render;
 writes go through siyu.acquisition.services (which syncs the WeCom contact way)."""
 
-import re
-from urllib.parse import quote
-
 from django.contrib import messages
-from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
@@ -22,6 +18,7 @@ from siyu.acquisition.live_code_page_selectors import (
     live_code_recent_welcomes,
 )
 from siyu.acquisition.models import LiveCode
+from siyu.acquisition.qr_response import qr_png_response
 from siyu.acquisition.selectors import live_code_get_for, live_code_get_for_manage
 from siyu.console.access import console_view, paginate, render_page
 from siyu.core.errors import Conflict, DomainError, ValidationFailed
@@ -171,19 +168,6 @@ def live_code_disable_view(request, pk):
 
 
 # -- QR image, poster --------------------------------------------------------------------------
-def _download_name(live_code) -> str:
-    """The code's name as a file name: path separators and control characters out."""
-    name = re.sub(r'[\\/:*?"<>|\x00-\x1f\x7f]+', " ", live_code.name).strip() or "live-code"
-    return f"{name}.png"
-
-
-def _content_disposition(live_code) -> str:
-    # An ASCII fallback for old clients, the real (often Chinese) name per RFC 5987/6266.
-    fallback = f"live-code-{live_code.pk}.png"
-    return (f'attachment; filename="{fallback}"; '
-            f"filename*=UTF-8''{quote(_download_name(live_code), safe='')}")
-
-
 @require_GET
 @console_view(VIEW)
 def live_code_qr_view(request, pk):
@@ -194,12 +178,8 @@ def live_code_qr_view(request, pk):
     except DomainError as exc:
         return render_page(request, "acquisition/live_codes/qr_error.html",
                            {"code": live_code, "message": exc.message}, status=502)
-    response = HttpResponse(image, content_type="image/png")
-    response["Cache-Control"] = "private, max-age=300"
-    response["X-Content-Type-Options"] = "nosniff"
-    if request.GET.get("download"):
-        response["Content-Disposition"] = _content_disposition(live_code)
-    return response
+    return qr_png_response(request, image, fallback=f"live-code-{live_code.pk}",
+                           name=live_code.name)
 
 
 @require_GET

@@ -7,7 +7,6 @@ import io
 import segno
 from django.contrib import messages
 from django.db.models import Count
-from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -16,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from siyu.accounts.models import Employee
 from siyu.accounts.selectors import employees_for
 from siyu.acquisition import store_services
+from siyu.acquisition.qr_response import qr_png_response
 from siyu.acquisition.store_selectors import (
     MANAGE,
     store_code_get_for,
@@ -125,11 +125,7 @@ def store_code_qr_view(request, pk):
     buffer = io.BytesIO()
     segno.make(landing_url(request, code), error="m").save(buffer, kind="png", scale=10,
                                                             border=2)
-    response = HttpResponse(buffer.getvalue(), content_type="image/png")
-    if request.GET.get("download"):
-        response["Content-Disposition"] = (f'attachment; filename="store-code-{code.pk}.png"')
-    response["Cache-Control"] = "private, max-age=300"
-    return response
+    return qr_png_response(request, buffer.getvalue(), fallback=f"store-code-{code.pk}")
 
 
 # --- stores ---------------------------------------------------------------------------------
