@@ -64,6 +64,18 @@ def welcome_template_delete(*, corp, actor, template: WelcomeTemplate) -> None:
     template.delete()
 
 
+def event_datetime(event) -> datetime | None:
+    """When WeCom says the add happened (its CreateTime)."""
+    return datetime.fromtimestamp(event.create_time, tz=UTC) if event.create_time else None
+
+
+def latency_ms(event_time: datetime | None, sent_at: datetime) -> int | None:
+    """Event → welcome sent, as shown to operators."""
+    if event_time is None:
+        return None
+    return max(0, round((sent_at - event_time).total_seconds() * 1000))
+
+
 def late_reason(event) -> str | None:
     """Why it is too late to send ``event``'s welcome; None while WeCom still accepts it."""
     late = time.time() - event.create_time if event.create_time else 0
@@ -128,8 +140,7 @@ def welcome_send(corp, event_id: int, *, override: Welcome | None = None):
     employee = Employee.objects.for_corp(corp).filter(userid=event.userid).first()
     customer = (Customer.objects.for_corp(corp).filter(external_userid=event.external_userid)
                 .first() if event.external_userid else None)
-    event_time = (datetime.fromtimestamp(event.create_time, tz=UTC)
-                  if event.create_time else None)
+    event_time = event_datetime(event)
     welcome = welcome_for(corp, employee, override) if employee or override else None
     delivery = _claim(corp, event, customer=customer, employee=employee,
                       event_time=event_time, status=Status.SENDING,
@@ -148,9 +159,7 @@ def welcome_send(corp, event_id: int, *, override: Welcome | None = None):
         _finish(delivery, Status.FAILED, rejected.reason, errcode=rejected.errcode)
         return delivery
     sent_at = timezone.now()
-    latency = (max(0, round((sent_at - event_time).total_seconds() * 1000))
-               if event_time else None)
-    _finish(delivery, Status.SENT, sent_at=sent_at, latency_ms=latency)
+    _finish(delivery, Status.SENT, sent_at=sent_at, latency_ms=latency_ms(event_time, sent_at))
     return delivery
 
 

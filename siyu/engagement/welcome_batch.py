@@ -5,7 +5,6 @@ dispatch of each add still calls (it finds the lane's row and sends nothing twic
 
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from django.db import connections, transaction
 from django.utils import timezone
@@ -13,7 +12,7 @@ from django.utils import timezone
 from siyu.accounts.models import Employee
 from siyu.engagement.models import WelcomeDelivery
 from siyu.engagement.selectors import welcome_for
-from siyu.engagement.services import not_to_send
+from siyu.engagement.services import event_datetime, latency_ms, not_to_send
 from siyu.engagement.welcome import Welcome
 
 Status = WelcomeDelivery.Status
@@ -27,10 +26,6 @@ class Pending:
     event: object  # siyu.wecom.welcome.AddEvent
     welcome: Welcome
     employee_name: str
-
-
-def _event_time(event) -> datetime | None:
-    return datetime.fromtimestamp(event.create_time, tz=UTC) if event.create_time else None
 
 
 def welcome_claim_batch(corp, events, *, overrides: dict) -> list[Pending]:
@@ -52,7 +47,7 @@ def welcome_claim_batch(corp, events, *, overrides: dict) -> list[Pending]:
         status, reason = settled or (Status.SENDING, "")
         rows.append(WelcomeDelivery(
             corp=corp, dedupe_key=event.dedupe_key, event_id=event.event_id, employee=employee,
-            event_time=_event_time(event), status=status, reason=reason, claim_token=token,
+            event_time=event_datetime(event), status=status, reason=reason, claim_token=token,
             source=welcome.source if welcome else ""))
         if settled is None:
             plans[event.dedupe_key] = (event, welcome, employee.name if employee else "")
@@ -83,9 +78,7 @@ def welcome_finish_batch(outcomes: list[Outcome]) -> None:
         delivery = outcome.pending.delivery
         if outcome.sent:
             delivery.status, delivery.sent_at = Status.SENT, now
-            started = _event_time(outcome.pending.event)
-            delivery.latency_ms = (max(0, round((now - started).total_seconds() * 1000))
-                                   if started else None)
+            delivery.latency_ms = latency_ms(event_datetime(outcome.pending.event), now)
         else:
             delivery.status, delivery.reason = Status.FAILED, outcome.reason[:255]
             delivery.errcode = outcome.errcode
