@@ -15,7 +15,6 @@ welcome template) removes it again, so WeCom never keeps an orphan."""
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
@@ -25,6 +24,7 @@ from django.utils.translation import gettext as _
 
 from siyu.accounts.scoping import require
 from siyu.acquisition.models import STATE_MAX, GroupCode, GroupCodeGroup
+from siyu.acquisition.services import clean_expiry, clean_name, creator_of, invalid
 from siyu.core.audit import audit_record, diff
 from siyu.core.errors import Conflict, ValidationFailed
 from siyu.engagement.welcome import PLACEHOLDERS, TEXT_MAX_BYTES, attachments_errors
@@ -55,11 +55,6 @@ class _Clean:
     groups: list
 
 
-def _invalid(field, message, summary=None):
-    return ValidationFailed(summary or _("Check the highlighted fields."),
-                            field_errors={field: [message]})
-
-
 def default_member_limit() -> int:
     return int(getattr(settings, "SIYU_GROUP_CODE_MEMBER_LIMIT", 200))
 
@@ -75,22 +70,22 @@ def _clean_groups(corp, group_ids) -> list:
     try:
         ids = [int(g) for g in group_ids or ()]
     except (TypeError, ValueError):
-        raise _invalid("group_ids", _("Choose groups from the list.")) from None
+        raise invalid("group_ids", _("Choose groups from the list.")) from None
     if not ids:
-        raise _invalid("group_ids", _("Choose at least one customer group."))
+        raise invalid("group_ids", _("Choose at least one customer group."))
     if len(set(ids)) != len(ids):
-        raise _invalid("group_ids", _("A group is listed twice; list each group once."))
+        raise invalid("group_ids", _("A group is listed twice; list each group once."))
     if len(ids) > GROUPS_MAX:
-        raise _invalid("group_ids", _("At most %(n)d groups per code.") % {"n": GROUPS_MAX})
+        raise invalid("group_ids", _("At most %(n)d groups per code.") % {"n": GROUPS_MAX})
     found = CustomerGroup.objects.for_corp(corp).in_bulk(ids)
     groups = []
     for pk in ids:
         group = found.get(pk)
         if group is None:
-            raise _invalid("group_ids", _("A chosen group does not exist; reload the page and "
+            raise invalid("group_ids", _("A chosen group does not exist; reload the page and "
                                           "choose again."))
         if group.status != CustomerGroup.Status.ACTIVE:
-            raise _invalid("group_ids", _("%(name)s has been dismissed; choose an active group.")
+            raise invalid("group_ids", _("%(name)s has been dismissed; choose an active group.")
                            % {"name": group.name or group.chat_id})
         groups.append(group)
     return groups
@@ -104,7 +99,7 @@ def _clean_member_limit(value) -> int:
     except (TypeError, ValueError):
         limit = 0
     if not 1 <= limit <= MEMBER_LIMIT_MAX:
-        raise _invalid("member_limit", _("Give a whole number from 1 to %(max)d.")
+        raise invalid("member_limit", _("Give a whole number from 1 to %(max)d.")
                        % {"max": MEMBER_LIMIT_MAX})
     return limit
 
@@ -114,10 +109,10 @@ def _clean_room(auto_create_room, room_base_name, room_base_id) -> dict:
         return {"auto_create_room": False, "room_base_name": "", "room_base_id": None}
     name = (room_base_name or "").strip()
     if not name:
-        raise _invalid("room_base_name", _("Give the name of the groups WeCom creates, for "
+        raise invalid("room_base_name", _("Give the name of the groups WeCom creates, for "
                                            "example “Live stream fans ”."))
     if len(name) > ROOM_BASE_NAME_MAX:
-        raise _invalid("room_base_name", _("At most %(n)d characters.")
+        raise invalid("room_base_name", _("At most %(n)d characters.")
                        % {"n": ROOM_BASE_NAME_MAX})
     if room_base_id in (None, ""):
         number = None
@@ -127,7 +122,7 @@ def _clean_room(auto_create_room, room_base_name, room_base_id) -> dict:
         except (TypeError, ValueError):
             number = -1
         if not 0 <= number <= ROOM_BASE_ID_MAX:
-            raise _invalid("room_base_id", _("Give a whole number from 0 to %(max)d, or leave "
+            raise invalid("room_base_id", _("Give a whole number from 0 to %(max)d, or leave "
                                              "it empty to start at 1.")
                            % {"max": ROOM_BASE_ID_MAX})
     return {"auto_create_room": True, "room_base_name": name, "room_base_id": number}
@@ -139,17 +134,17 @@ def _clean_welcome(text, attachment) -> tuple[str, dict | None]:
     text = (text or "").strip()
     size = len(text.encode("utf-8"))
     if size > TEXT_MAX_BYTES:
-        raise _invalid("welcome_text", _("The text is %(size)d bytes long; WeCom accepts at "
+        raise invalid("welcome_text", _("The text is %(size)d bytes long; WeCom accepts at "
                                          "most %(max)d bytes (a Chinese character takes 3). "
                                          "Shorten it.") % {"size": size, "max": TEXT_MAX_BYTES})
     for name in PLACEHOLDERS:
         if "{" + name + "}" in text:
-            raise _invalid("welcome_text", _("Group welcome messages cannot fill {%(name)s}; "
+            raise invalid("welcome_text", _("Group welcome messages cannot fill {%(name)s}; "
                                              "write %%NICKNAME%% to greet the new member by "
                                              "nickname.") % {"name": name})
     if isinstance(attachment, list | tuple):
         if len(attachment) > 1:
-            raise _invalid("welcome_attachment", _("A group welcome message takes at most one "
+            raise invalid("welcome_attachment", _("A group welcome message takes at most one "
                                                    "attachment."))
         attachment = attachment[0] if attachment else None
     if attachment in (None, {}):
@@ -162,22 +157,14 @@ def _clean_welcome(text, attachment) -> tuple[str, dict | None]:
 
 def _clean(corp, *, name, group_ids, member_limit, auto_create_room, room_base_name,
            room_base_id, welcome_text, welcome_attachment, expires_at, now) -> _Clean:
-    name = (name or "").strip()
-    if not name:
-        raise _invalid("name", _("Required."), _("A name is required."))
-    if len(name) > NAME_MAX:
-        raise _invalid("name", _("At most %(n)d characters.") % {"n": NAME_MAX})
+    name = clean_name(name, limit=NAME_MAX)
     groups = _clean_groups(corp, group_ids)
     limit = _clean_member_limit(member_limit)
     room = _clean_room(auto_create_room, room_base_name, room_base_id)
     text, attachment = _clean_welcome(welcome_text, welcome_attachment)
-    if expires_at is not None:
-        if not isinstance(expires_at, datetime) or timezone.is_naive(expires_at):
-            raise _invalid("expires_at", _("Give a date and time with a time zone."))
-        if expires_at <= now:
-            raise _invalid("expires_at", _("The expiry must be in the future."))
+    expires_at = clean_expiry(expires_at, now=now)
     if not room["auto_create_room"] and all(g.member_count >= limit for g in groups):
-        raise _invalid("group_ids", _("Every chosen group already has %(limit)d members or "
+        raise invalid("group_ids", _("Every chosen group already has %(limit)d members or "
                                       "more: add a group with room, raise the limit or let "
                                       "WeCom create groups.") % {"limit": limit})
     fields = {"name": name, "member_limit": limit, **room, "welcome_text": text,
@@ -252,7 +239,7 @@ def group_code_create(*, corp, actor, name, group_ids, member_limit=None, auto_c
                                              attachment=clean.fields["welcome_attachment"])
         with transaction.atomic():
             group_code = GroupCode.objects.create(
-                corp=corp, state=state, created_by=actor if getattr(actor, "pk", None) else None,
+                corp=corp, state=state, created_by=creator_of(actor),
                 wecom_config_id=pushed["config_id"], qr_code=pushed["qr_code"],
                 wecom_template_id=template_id, wecom_chat_ids=chat_ids, **clean.fields)
             _store_groups(group_code, clean.groups)

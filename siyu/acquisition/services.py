@@ -33,9 +33,34 @@ class _Clean:
     tags: list
 
 
-def _invalid(field, message, summary=None):
+def invalid(field, message, summary=None) -> ValidationFailed:
+    """One field's error, as every acquisition service reports bad input."""
     return ValidationFailed(summary or _("Check the highlighted fields."),
                             field_errors={field: [message]})
+
+
+def clean_name(name, *, limit: int = NAME_MAX) -> str:
+    name = (name or "").strip()
+    if not name:
+        raise invalid("name", _("Required."), _("A name is required."))
+    if len(name) > limit:
+        raise invalid("name", _("At most %(n)d characters.") % {"n": limit})
+    return name
+
+
+def clean_expiry(expires_at, *, now):
+    """None (never expires) or an aware datetime in the future."""
+    if expires_at is not None:
+        if not isinstance(expires_at, datetime) or timezone.is_naive(expires_at):
+            raise invalid("expires_at", _("Give a date and time with a time zone."))
+        if expires_at <= now:
+            raise invalid("expires_at", _("The expiry must be in the future."))
+    return expires_at
+
+
+def creator_of(actor):
+    """The user to store as ``created_by``: None for system actors."""
+    return actor if getattr(actor, "pk", None) else None
 
 
 def _clean_time(value, field):
@@ -44,29 +69,29 @@ def _clean_time(value, field):
     try:
         return time.fromisoformat(str(value))
     except ValueError:
-        raise _invalid(field, _("Give a time as HH:MM, for example 09:30.")) from None
+        raise invalid(field, _("Give a time as HH:MM, for example 09:30.")) from None
 
 
 def _clean_members(corp, members) -> list[dict]:
     if not members:
-        raise _invalid("members", _("Add at least one employee or department."))
+        raise invalid("members", _("Add at least one employee or department."))
     clean = []
     for index, raw in enumerate(members):
         employee_id, department_id = raw.get("employee_id"), raw.get("department_id")
         if bool(employee_id) == bool(department_id):
-            raise _invalid("members", _("Each member is one employee or one department."))
+            raise invalid("members", _("Each member is one employee or one department."))
         employee = department = None
         if employee_id:
             employee = Employee.objects.for_corp(corp).filter(pk=employee_id).first()
             if employee is None:
-                raise _invalid("members", _("An employee of this code does not exist."))
+                raise invalid("members", _("An employee of this code does not exist."))
             if not employee.is_active:
-                raise _invalid("members", _("%(name)s has resigned; choose an active employee.")
+                raise invalid("members", _("%(name)s has resigned; choose an active employee.")
                                % {"name": employee.name})
         else:
             department = Department.objects.for_corp(corp).filter(pk=department_id).first()
             if department is None:
-                raise _invalid("members", _("A department of this code does not exist."))
+                raise invalid("members", _("A department of this code does not exist."))
         cap = raw.get("daily_cap")
         if cap in ("", None):
             cap = None
@@ -76,13 +101,13 @@ def _clean_members(corp, members) -> list[dict]:
             except (TypeError, ValueError):
                 cap = -1
             if cap < 1:
-                raise _invalid("members", _("A daily cap is a whole number of at least 1, "
+                raise invalid("members", _("A daily cap is a whole number of at least 1, "
                                             "or empty for no cap."))
         slots = []
         for slot in raw.get("slots") or ():
             weekdays = sorted(set(slot.get("weekdays") or ()))
             if not weekdays or any(not isinstance(d, int) or not 0 <= d <= 6 for d in weekdays):
-                raise _invalid("slots", _("Choose at least one weekday for each time slot."))
+                raise invalid("slots", _("Choose at least one weekday for each time slot."))
             slots.append({"weekdays": weekdays,
                           "start_time": _clean_time(slot.get("start"), "slots"),
                           "end_time": _clean_time(slot.get("end"), "slots")})
@@ -90,33 +115,25 @@ def _clean_members(corp, members) -> list[dict]:
                       "is_backup": bool(raw.get("is_backup")),
                       "order": int(raw.get("order", index)), "slots": slots})
     if all(m["is_backup"] for m in clean):
-        raise _invalid("members", _("Add at least one member who is not a backup."))
+        raise invalid("members", _("Add at least one member who is not a backup."))
     return clean
 
 
 def _clean(corp, *, name, mode, members, skip_verify, tag_ids, welcome_text,
            welcome_attachments, expires_at, now) -> _Clean:
-    name = (name or "").strip()
-    if not name:
-        raise _invalid("name", _("Required."), _("A name is required."))
-    if len(name) > NAME_MAX:
-        raise _invalid("name", _("At most %(n)d characters.") % {"n": NAME_MAX})
+    name = clean_name(name)
     if mode not in LiveCode.Mode.values:
-        raise _invalid("mode", _("Choose random, round robin or by time slot."))
+        raise invalid("mode", _("Choose random, round robin or by time slot."))
     clean_members = _clean_members(corp, members)
     if mode == LiveCode.Mode.TIME_SLOT and not any(m["slots"] for m in clean_members):
-        raise _invalid("slots", _("Give at least one member a time slot, or choose another "
+        raise invalid("slots", _("Give at least one member a time slot, or choose another "
                                   "assignment mode."))
     tag_ids = list(dict.fromkeys(tag_ids or ()))
     tags = list(Tag.objects.for_corp(corp).filter(pk__in=tag_ids))
     if len(tags) != len(tag_ids):
-        raise _invalid("tags", _("A chosen tag does not exist; reload the page and choose again."))
+        raise invalid("tags", _("A chosen tag does not exist; reload the page and choose again."))
     text, attachments = clean_welcome(welcome_text, welcome_attachments)
-    if expires_at is not None:
-        if not isinstance(expires_at, datetime) or timezone.is_naive(expires_at):
-            raise _invalid("expires_at", _("Give a date and time with a time zone."))
-        if expires_at <= now:
-            raise _invalid("expires_at", _("The expiry must be in the future."))
+    expires_at = clean_expiry(expires_at, now=now)
     fields = {"name": name, "mode": mode, "skip_verify": bool(skip_verify),
               "welcome_text": text, "welcome_attachments": attachments, "expires_at": expires_at}
     return _Clean(fields, clean_members, tags)
@@ -157,7 +174,7 @@ def _userids_or_refuse(corp, members, mode, *, now, live_code=None) -> list[str]
         assignment = rotation.assignment_for_members(corp, members, LiveCode.Mode.RANDOM,
                                                      now=now)
     if not assignment.userids:
-        raise _invalid("members", _("Nobody can take customers now: every member is resigned, "
+        raise invalid("members", _("Nobody can take customers now: every member is resigned, "
                                     "capped or off duty. Add an active member or a backup."))
     return list(assignment.userids)
 
@@ -178,7 +195,7 @@ def live_code_create(*, corp, actor, name, mode=LiveCode.Mode.RANDOM, members=()
     try:
         with transaction.atomic():
             live_code = LiveCode.objects.create(
-                corp=corp, state=state, created_by=actor if getattr(actor, "pk", None) else None,
+                corp=corp, state=state, created_by=creator_of(actor),
                 wecom_config_id=pushed["config_id"], qr_code=pushed["qr_code"],
                 next_refresh_at=rotation.next_refresh_at(clean.members, mode, now=now),
                 **clean.fields)

@@ -24,6 +24,7 @@ from siyu.accounts.scoping import require
 from siyu.acquisition import geo
 from siyu.acquisition import services as live_code_services
 from siyu.acquisition.models import GroupCode, LiveCode, Store, StoreCode
+from siyu.acquisition.services import creator_of, invalid
 from siyu.core.audit import audit_record, diff
 from siyu.core.errors import Conflict, ValidationFailed
 from siyu.groups.models import CustomerGroup
@@ -37,16 +38,12 @@ COORDINATE_SYSTEMS = ("wgs84", "gcj02")
 _PHONE = re.compile(r"[0-9+\-() ]{3,32}", re.ASCII)
 
 
-def _invalid(field, message):
-    return ValidationFailed(_("Check the highlighted fields."), field_errors={field: [message]})
-
-
 def _text(value, field, *, limit, required=True) -> str:
     value = (value or "").strip()
     if required and not value:
-        raise _invalid(field, _("Required."))
+        raise invalid(field, _("Required."))
     if len(value) > limit:
-        raise _invalid(field, _("At most %(n)d characters.") % {"n": limit})
+        raise invalid(field, _("At most %(n)d characters.") % {"n": limit})
     return value
 
 
@@ -61,7 +58,7 @@ def store_code_create(*, corp, actor, name) -> StoreCode:
     name = _text(name, "name", limit=NAME_MAX)
     with transaction.atomic():
         store_code = StoreCode.objects.create(
-            corp=corp, name=name, created_by=actor if getattr(actor, "pk", None) else None)
+            corp=corp, name=name, created_by=creator_of(actor))
         audit_record(corp=corp, actor=actor, action="store_code.create", obj=store_code,
                      changes={"name": [None, name], "slug": [None, store_code.slug]})
     return store_code
@@ -136,9 +133,9 @@ def _clean_coordinates(latitude, longitude, coordinate_system) -> tuple:
         return None, None
     if any(blank):
         field = "latitude" if blank[0] else "longitude"
-        raise _invalid(field, _("Give both latitude and longitude, or neither."))
+        raise invalid(field, _("Give both latitude and longitude, or neither."))
     if coordinate_system not in COORDINATE_SYSTEMS:
-        raise _invalid("coordinate_system",
+        raise invalid("coordinate_system",
                        _("Choose WGS-84 (GPS) or GCJ-02 (Amap/Tencent maps)."))
     lat, lng = geo.parse_point(latitude, longitude, lat_field="latitude",
                                lng_field="longitude")
@@ -151,24 +148,24 @@ def _clean_people(corp, employee_ids, group_ids) -> tuple[list, list]:
     employee_ids = list(dict.fromkeys(int(i) for i in employee_ids or ()))
     group_ids = list(dict.fromkeys(int(i) for i in group_ids or ()))
     if not employee_ids and not group_ids:
-        raise _invalid("employees", _("Choose at least one employee or one group: the "
+        raise invalid("employees", _("Choose at least one employee or one group: the "
                                       "landing page shows their code."))
     employees = list(Employee.objects.for_corp(corp).filter(pk__in=employee_ids)
                      .order_by("name", "id"))
     if len(employees) != len(employee_ids):
-        raise _invalid("employees", _("A chosen employee does not exist; reload the page and "
+        raise invalid("employees", _("A chosen employee does not exist; reload the page and "
                                       "choose again."))
     for employee in employees:
         if not employee.is_active:
-            raise _invalid("employees", _("%(name)s has resigned; choose an active employee.")
+            raise invalid("employees", _("%(name)s has resigned; choose an active employee.")
                            % {"name": employee.name})
     groups = list(CustomerGroup.objects.for_corp(corp).filter(pk__in=group_ids))
     if len(groups) != len(group_ids):
-        raise _invalid("groups", _("A chosen group does not exist; reload the page and choose "
+        raise invalid("groups", _("A chosen group does not exist; reload the page and choose "
                                    "again."))
     for group in groups:
         if group.status != CustomerGroup.Status.ACTIVE:
-            raise _invalid("groups", _("The group %(name)s has been dismissed; choose an "
+            raise invalid("groups", _("The group %(name)s has been dismissed; choose an "
                                        "active group.") % {"name": str(group)})
     # Keep the operator's order of groups: a group code fills them in that order.
     groups.sort(key=lambda g: group_ids.index(g.pk))
@@ -182,14 +179,14 @@ def _clean_store(corp, store_code, *, name, city, address, province, district, l
         employee_ids = [int(i) for i in employee_ids or ()]
         group_ids = [int(i) for i in group_ids or ()]
     except (TypeError, ValueError):
-        raise _invalid("employees", _("Choose employees and groups from the lists.")) from None
+        raise invalid("employees", _("Choose employees and groups from the lists.")) from None
     name = _text(name, "name", limit=NAME_MAX)
     clash = (Store.objects.for_corp(corp).filter(store_code=store_code)
              .annotate(lower=Lower("name")).filter(lower=name.lower()))
     if store is not None:
         clash = clash.exclude(pk=store.pk)
     if clash.exists():
-        raise _invalid("name", _("Another store of this code is already called %(name)s.")
+        raise invalid("name", _("Another store of this code is already called %(name)s.")
                        % {"name": name})
     fields = {
         "name": name,
@@ -200,7 +197,7 @@ def _clean_store(corp, store_code, *, name, city, address, province, district, l
         "phone": _text(phone, "phone", limit=32, required=False),
     }
     if fields["phone"] and not _PHONE.fullmatch(fields["phone"]):
-        raise _invalid("phone", _("Use digits, spaces, +, - and brackets only, for example "
+        raise invalid("phone", _("Use digits, spaces, +, - and brackets only, for example "
                                   "021-6123 4567."))
     fields["latitude"], fields["longitude"] = _clean_coordinates(latitude, longitude,
                                                                  coordinate_system)
@@ -210,7 +207,7 @@ def _clean_store(corp, store_code, *, name, city, address, province, district, l
         try:
             fields["order"] = int(order)
         except (TypeError, ValueError):
-            raise _invalid("order", _("Give the order as a whole number.")) from None
+            raise invalid("order", _("Give the order as a whole number.")) from None
     employees, groups = _clean_people(corp, employee_ids, group_ids)
     return _CleanStore(fields, employees, groups)
 
