@@ -72,9 +72,21 @@ def _clean_time(value, field):
         raise invalid(field, _("Give a time as HH:MM, for example 09:30.")) from None
 
 
+def _pk(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
 def _clean_members(corp, members) -> list[dict]:
     if not members:
         raise invalid("members", _("Add at least one employee or department."))
+    # One query per model, not per member: codes may list dozens of people.
+    employees = Employee.objects.for_corp(corp).in_bulk(
+        {pk for raw in members if (pk := _pk(raw.get("employee_id")))})
+    departments = Department.objects.for_corp(corp).in_bulk(
+        {pk for raw in members if (pk := _pk(raw.get("department_id")))})
     clean = []
     for index, raw in enumerate(members):
         employee_id, department_id = raw.get("employee_id"), raw.get("department_id")
@@ -82,14 +94,14 @@ def _clean_members(corp, members) -> list[dict]:
             raise invalid("members", _("Each member is one employee or one department."))
         employee = department = None
         if employee_id:
-            employee = Employee.objects.for_corp(corp).filter(pk=employee_id).first()
+            employee = employees.get(_pk(employee_id))
             if employee is None:
                 raise invalid("members", _("An employee of this code does not exist."))
             if not employee.is_active:
                 raise invalid("members", _("%(name)s has resigned; choose an active employee.")
                                % {"name": employee.name})
         else:
-            department = Department.objects.for_corp(corp).filter(pk=department_id).first()
+            department = departments.get(_pk(department_id))
             if department is None:
                 raise invalid("members", _("A department of this code does not exist."))
         cap = raw.get("daily_cap")
@@ -148,14 +160,16 @@ def new_state() -> str:
 
 def _store_members(live_code, members):
     live_code.members.all().delete()
-    for m in members:
-        row = LiveCodeMember.objects.create(
-            corp_id=live_code.corp_id, live_code=live_code, employee=m["employee"],
-            department=m["department"], daily_cap=m["daily_cap"], is_backup=m["is_backup"],
-            order=m["order"])
-        LiveCodeTimeSlot.objects.bulk_create(
-            [LiveCodeTimeSlot(corp_id=live_code.corp_id, member=row, **slot)
-             for slot in m["slots"]])
+    # bulk_create sets the new pks (RETURNING on PostgreSQL and SQLite ≥3.35), which the
+    # time slots need.
+    rows = LiveCodeMember.objects.bulk_create([
+        LiveCodeMember(corp_id=live_code.corp_id, live_code=live_code, employee=m["employee"],
+                       department=m["department"], daily_cap=m["daily_cap"],
+                       is_backup=m["is_backup"], order=m["order"])
+        for m in members])
+    LiveCodeTimeSlot.objects.bulk_create(
+        [LiveCodeTimeSlot(corp_id=live_code.corp_id, member=row, **slot)
+         for row, m in zip(rows, members, strict=True) for slot in m["slots"]])
 
 
 def _snapshot(live_code) -> dict:
