@@ -1,10 +1,26 @@
-"""The PNG response every code's QR view returns: shown inline on the pages, or as a file with
-``?download=1``. One place so the live, group and store code downloads behave alike."""
+"""Pieces the acquisition console views share, so live, group and store codes behave alike:
+the QR PNG response and the answer to a write the service refused."""
 
 import re
 from urllib.parse import quote
 
 from django.http import HttpResponse
+from django.utils.translation import gettext as _
+
+from siyu.core.errors import Conflict, ValidationFailed
+from siyu.wecom.errors import WeComTransientError
+
+# What a code's create/edit form catches; anything else (404, 403) is console_view's.
+REFUSALS = (ValidationFailed, Conflict, WeComTransientError)
+
+
+def refusal(exc) -> tuple[str, dict, int]:
+    """(form-level message, field errors, status) for one of ``REFUSALS``; nothing was saved."""
+    if isinstance(exc, ValidationFailed):
+        return exc.message, exc.field_errors, 422
+    if isinstance(exc, Conflict):
+        return exc.message, {}, 409
+    return _("WeCom is busy or could not be reached. Try again in a minute."), {}, 503
 
 
 def _file_name(name: str, default: str) -> str:

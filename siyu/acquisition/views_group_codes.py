@@ -26,9 +26,9 @@ from siyu.acquisition.group_code_selectors import (
     groups_to_choose,
 )
 from siyu.acquisition.models import GroupCode
-from siyu.acquisition.qr_response import qr_png_response
+from siyu.acquisition.view_helpers import REFUSALS, qr_png_response, refusal
 from siyu.console.access import console_view, paginate, render_page
-from siyu.core.errors import Conflict, DomainError, ValidationFailed
+from siyu.core.errors import Conflict, DomainError
 from siyu.engagement.welcome import ATTACHMENT_KINDS
 from siyu.wecom.errors import WeComTransientError
 from siyu.wecom.qr import qr_image_fetch
@@ -194,14 +194,10 @@ def _save(request, group_code=None):
                                        **kwargs)
             messages.success(request, _("Group code “%(name)s” saved.")
                              % {"name": group_code.name})
-    except ValidationFailed as exc:
-        return _form(request, values, group_code=group_code, errors=exc.field_errors,
-                     problem=exc.message, status=422)
-    except Conflict as exc:
-        return _form(request, values, group_code=group_code, problem=exc.message, status=409)
-    except WeComTransientError:
-        return _form(request, values, group_code=group_code, status=503, problem=_(
-            "WeCom is busy or could not be reached. Try again in a minute."))
+    except REFUSALS as exc:
+        problem, errors, status = refusal(exc)
+        return _form(request, values, group_code=group_code, errors=errors, problem=problem,
+                     status=status)
     return redirect("acquisition:group_code_detail", pk=group_code.pk)
 
 

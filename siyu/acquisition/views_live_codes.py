@@ -18,10 +18,10 @@ from siyu.acquisition.live_code_page_selectors import (
     live_code_recent_welcomes,
 )
 from siyu.acquisition.models import LiveCode
-from siyu.acquisition.qr_response import qr_png_response
 from siyu.acquisition.selectors import live_code_get_for, live_code_get_for_manage
+from siyu.acquisition.view_helpers import REFUSALS, qr_png_response, refusal
 from siyu.console.access import console_view, paginate, render_page
-from siyu.core.errors import Conflict, DomainError, ValidationFailed
+from siyu.core.errors import DomainError
 from siyu.engagement.welcome_editor import welcome_from_post
 from siyu.tags.selectors import tag_groups_for
 from siyu.wecom.errors import WeComTransientError
@@ -86,15 +86,10 @@ def _save(request, live_code=None):
                                       **parsed.kwargs)
             messages.success(request,
                              _("Live code “%(name)s” saved.") % {"name": live_code.name})
-    except ValidationFailed as exc:
-        return _form(request, parsed.values, live_code=live_code, errors=exc.field_errors,
-                     problem=exc.message, status=422)
-    except Conflict as exc:
-        return _form(request, parsed.values, live_code=live_code, problem=exc.message,
-                     status=409)
-    except WeComTransientError:
-        return _form(request, parsed.values, live_code=live_code, status=503, problem=_(
-            "WeCom is busy or could not be reached. Try again in a minute."))
+    except REFUSALS as exc:
+        problem, errors, status = refusal(exc)
+        return _form(request, parsed.values, live_code=live_code, errors=errors,
+                     problem=problem, status=status)
     return redirect("acquisition:live_code_detail", pk=live_code.pk)
 
 

@@ -15,7 +15,6 @@ from django.views.decorators.http import require_http_methods, require_POST
 from siyu.accounts.models import Employee
 from siyu.accounts.selectors import employees_for
 from siyu.acquisition import store_services
-from siyu.acquisition.qr_response import qr_png_response
 from siyu.acquisition.store_selectors import (
     MANAGE,
     store_code_get_for,
@@ -23,6 +22,7 @@ from siyu.acquisition.store_selectors import (
     store_get_for,
     stores_of,
 )
+from siyu.acquisition.view_helpers import qr_png_response
 from siyu.console.access import console_view, render_page
 from siyu.core.errors import DomainError, ValidationFailed
 from siyu.groups.models import CustomerGroup
