@@ -82,27 +82,36 @@ class GroupFill:
 
 def group_code_fill(actor, group_code: GroupCode) -> list[GroupFill]:
     """The code's groups in order, restricted to the groups the actor may see."""
-    entries = (GroupCodeGroup.objects.for_corp(actor.corp_id).filter(group_code=group_code)
-               .select_related("group").order_by("order", "id"))
-    if not _manages(actor):
-        entries = entries.filter(group_id__in=_visible_group_ids(actor))
-    entries = list(entries)
-    joins = {row["group_id"]: row for row in
-             GroupMember.objects.for_corp(actor.corp_id)
-             .filter(state=group_code.state, group_id__in=[e.group_id for e in entries])
-             .values("group_id")
-             .annotate(joined=Count("pk"), present=Count("pk", filter=Q(quit_at__isnull=True)))}
-    listed = set(group_code.wecom_chat_ids or ())
-    return [GroupFill(group=e.group, order=e.order, member_count=e.group.member_count,
-                      limit=group_code.member_limit, listed=e.group.chat_id in listed,
-                      joined=joins.get(e.group_id, {}).get("joined", 0),
-                      present=joins.get(e.group_id, {}).get("present", 0))
-            for e in entries]
+    return group_code_fills(actor, [group_code])[group_code.pk]
 
 
 def group_code_fills(actor, codes) -> dict[int, list[GroupFill]]:
-    """group_code_fill for a page of codes (the list)."""
-    return {code.pk: group_code_fill(actor, code) for code in codes}
+    """group_code_fill for a page of codes (the list), in two queries for the whole page."""
+    codes = list(codes)
+    entries = (GroupCodeGroup.objects.for_corp(actor.corp_id)
+               .filter(group_code__in=[c.pk for c in codes])
+               .select_related("group").order_by("order", "id"))
+    if not _manages(actor):
+        entries = entries.filter(group_id__in=_visible_group_ids(actor))
+    by_code = {code.pk: [] for code in codes}
+    for entry in entries:
+        by_code[entry.group_code_id].append(entry)
+    joins = {(row["state"], row["group_id"]): row for row in
+             GroupMember.objects.for_corp(actor.corp_id)
+             .filter(state__in={c.state for c in codes},
+                     group_id__in={e.group_id for rows in by_code.values() for e in rows})
+             .values("state", "group_id")
+             .annotate(joined=Count("pk"), present=Count("pk", filter=Q(quit_at__isnull=True)))}
+    fills = {}
+    for code in codes:
+        listed = set(code.wecom_chat_ids or ())
+        fills[code.pk] = [
+            GroupFill(group=e.group, order=e.order, member_count=e.group.member_count,
+                      limit=code.member_limit, listed=e.group.chat_id in listed,
+                      joined=joins.get((code.state, e.group_id), {}).get("joined", 0),
+                      present=joins.get((code.state, e.group_id), {}).get("present", 0))
+            for e in by_code[code.pk]]
+    return fills
 
 
 def groups_to_choose(actor):
