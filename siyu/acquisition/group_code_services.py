@@ -24,7 +24,13 @@ from django.utils.translation import gettext as _
 
 from siyu.accounts.scoping import require
 from siyu.acquisition.models import STATE_MAX, GroupCode, GroupCodeGroup
-from siyu.acquisition.services import clean_expiry, clean_name, creator_of, invalid
+from siyu.acquisition.services import (
+    best_effort_undo,
+    clean_expiry,
+    clean_name,
+    creator_of,
+    invalid,
+)
 from siyu.core.audit import audit_record, diff
 from siyu.core.errors import Conflict, ValidationFailed
 from siyu.engagement.welcome import PLACEHOLDERS, TEXT_MAX_BYTES, attachments_errors
@@ -210,14 +216,6 @@ def _snapshot(group_code) -> dict:
             "expires_at": group_code.expires_at, "status": group_code.status}
 
 
-def _best_effort(undo, **kwargs) -> None:
-    """Undo a WeCom write after a later step failed; the original error is what matters."""
-    try:
-        undo(**kwargs)
-    except Exception:
-        log.exception("Could not undo a WeCom write for a group code (%s).", kwargs)
-
-
 def group_code_create(*, corp, actor, name, group_ids, member_limit=None, auto_create_room=False,
                       room_base_name="", room_base_id=None, welcome_text="",
                       welcome_attachment=None, expires_at=None) -> GroupCode:
@@ -248,9 +246,9 @@ def group_code_create(*, corp, actor, name, group_ids, member_limit=None, auto_c
                          | {"state": [None, state],
                             "groups": [None, [g.chat_id for g in clean.groups]]})
     except BaseException:
-        _best_effort(join_way_delete, corp=corp, config_id=pushed["config_id"])
+        best_effort_undo(join_way_delete, corp=corp, config_id=pushed["config_id"])
         if template_id:
-            _best_effort(group_welcome_delete, corp=corp, template_id=template_id)
+            best_effort_undo(group_welcome_delete, corp=corp, template_id=template_id)
         raise
     return group_code
 
@@ -303,7 +301,7 @@ def group_code_update(*, corp, actor, group_code: GroupCode, name, group_ids, me
                        chat_ids=chat_ids, fields=clean.fields)
     except BaseException:
         if undo_welcome is not None:
-            _best_effort(lambda: undo_welcome())
+            best_effort_undo(lambda: undo_welcome())
         raise
     if group_code.wecom_template_id and not template_id:
         group_welcome_delete(corp=corp, template_id=group_code.wecom_template_id)

@@ -4,6 +4,7 @@ transaction, then store the row, its members and the WeCom ids in one transactio
 A refusal by WeCom leaves nothing written; a failure to store after WeCom accepted a new
 contact way removes that contact way again, so WeCom never keeps an orphan."""
 
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, time
@@ -22,6 +23,7 @@ from siyu.core.errors import Conflict, ValidationFailed
 from siyu.tags.models import Tag
 from siyu.wecom.contact_ways import contact_way_delete, contact_way_push
 
+logger = logging.getLogger("siyu.acquisition")
 NAME_MAX = 64
 PERMISSION = "acquisition.manage"
 
@@ -151,6 +153,15 @@ def _clean(corp, *, name, mode, members, skip_verify, tag_ids, welcome_text,
     return _Clean(fields, clean_members, tags)
 
 
+def best_effort_undo(undo, **kwargs) -> None:
+    """Undo a WeCom write after a later step failed. The original error is what the caller
+    must see, so a failing undo is logged rather than raised in its place."""
+    try:
+        undo(**kwargs)
+    except Exception:
+        logger.exception("Could not undo a WeCom write (%s): %s.", undo.__name__, kwargs)
+
+
 def new_state() -> str:
     """A state that identifies the code in add_external_contact callbacks (≤30 chars)."""
     state = "lc_" + secrets.token_hex(6)
@@ -219,7 +230,7 @@ def live_code_create(*, corp, actor, name, mode=LiveCode.Mode.RANDOM, members=()
                          changes={k: [None, v] for k, v in _snapshot(live_code).items()}
                          | {"state": [None, state], "userids": [None, userids]})
     except Exception:
-        contact_way_delete(corp=corp, config_id=pushed["config_id"])
+        best_effort_undo(contact_way_delete, corp=corp, config_id=pushed["config_id"])
         raise
     return live_code
 
