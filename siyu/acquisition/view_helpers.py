@@ -1,5 +1,6 @@
 """Pieces the acquisition console views share, so live, group and store codes behave alike:
-the QR PNG response and the answer to a write the service refused."""
+the QR PNG response, the page when WeCom withholds the QR image, and the answer to a write
+the service refused."""
 
 import re
 from urllib.parse import quote
@@ -7,6 +8,7 @@ from urllib.parse import quote
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
 
+from siyu.console.access import render_page
 from siyu.core.errors import Conflict, ValidationFailed
 from siyu.wecom.errors import WeComTransientError
 
@@ -40,3 +42,9 @@ def qr_png_response(request, image: bytes, *, fallback: str, name: str = "") -> 
             disposition += f"; filename*=UTF-8''{quote(_file_name(name, fallback), safe='')}"
         response["Content-Disposition"] = disposition
     return response
+
+
+def qr_error_page(request, code, exc, back_url: str) -> HttpResponse:
+    """WeCom would not give the code's QR image (502): the reason, and a link back."""
+    return render_page(request, "acquisition/qr_error.html",
+                       {"code": code, "message": exc.message, "back_url": back_url}, status=502)

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.contrib import messages
-from django.http import HttpResponse
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -26,7 +26,7 @@ from siyu.acquisition.group_code_selectors import (
     groups_to_choose,
 )
 from siyu.acquisition.models import GroupCode
-from siyu.acquisition.view_helpers import REFUSALS, qr_png_response, refusal
+from siyu.acquisition.view_helpers import REFUSALS, qr_error_page, qr_png_response, refusal
 from siyu.console.access import console_view, paginate, render_page
 from siyu.core.errors import Conflict, DomainError
 from siyu.engagement.welcome import ATTACHMENT_KINDS
@@ -244,7 +244,8 @@ def group_code_qr_view(request, pk):
     try:
         image = qr_image_fetch(group_code.corp, group_code.qr_code)
     except DomainError as exc:
-        return HttpResponse(exc.message, status=502, content_type="text/plain; charset=utf-8")
+        return qr_error_page(request, group_code, exc,
+                             reverse("acquisition:group_code_detail", args=[group_code.pk]))
     return qr_png_response(request, image, fallback=f"group-code-{group_code.pk}",
                            name=group_code.name)
 

@@ -4,6 +4,7 @@ writes go through siyu.acquisition.services (which syncs the WeCom contact way).
 
 from django.contrib import messages
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -19,7 +20,7 @@ from siyu.acquisition.live_code_page_selectors import (
 )
 from siyu.acquisition.models import LiveCode
 from siyu.acquisition.selectors import live_code_get_for, live_code_get_for_manage
-from siyu.acquisition.view_helpers import REFUSALS, qr_png_response, refusal
+from siyu.acquisition.view_helpers import REFUSALS, qr_error_page, qr_png_response, refusal
 from siyu.console.access import console_view, paginate, render_page
 from siyu.core.errors import DomainError
 from siyu.engagement.welcome_editor import welcome_from_post
@@ -171,8 +172,8 @@ def live_code_qr_view(request, pk):
     try:
         image = qr_image_fetch(live_code.corp, live_code.qr_code)
     except DomainError as exc:
-        return render_page(request, "acquisition/live_codes/qr_error.html",
-                           {"code": live_code, "message": exc.message}, status=502)
+        return qr_error_page(request, live_code, exc,
+                             reverse("acquisition:live_code_detail", args=[live_code.pk]))
     return qr_png_response(request, image, fallback=f"live-code-{live_code.pk}",
                            name=live_code.name)
 

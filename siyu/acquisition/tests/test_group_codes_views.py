@@ -108,6 +108,17 @@ def test_qr_of_another_corp_or_outside_the_role_is_404(client, world, codes, who
     assert response.status_code == 404
 
 
+def test_qr_failure_explains_why_on_a_page_with_the_way_back(client, world, codes):
+    code = codes["both"]
+    GroupCode.objects.for_corp(world.corp).filter(pk=code.pk).update(
+        qr_code="https://example.com/qr.png")
+    client.force_login(world.admin)
+    response = client.get(reverse("acquisition:group_code_qr", args=[code.pk]), {"download": 1})
+    assert response.status_code == 502
+    assert "not a WeCom address" in response.text
+    assert reverse("acquisition:group_code_detail", args=[code.pk]) in response.text
+
+
 @pytest.mark.parametrize("url_name", ["group_code_edit", "group_code_disable"])
 def test_staff_cannot_manage(client, world, codes, url_name):
     client.force_login(world.staff_a)
