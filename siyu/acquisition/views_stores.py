@@ -23,7 +23,7 @@ from siyu.acquisition.store_selectors import (
     stores_of,
 )
 from siyu.acquisition.view_helpers import qr_png_response
-from siyu.console.access import console_view, render_page
+from siyu.console.access import console_view, paginate, render_page
 from siyu.core.errors import DomainError, ValidationFailed
 from siyu.groups.models import CustomerGroup
 from siyu.groups.selectors import groups_for
@@ -52,9 +52,13 @@ def _failure(exc) -> tuple[str, dict]:
 @console_view("acquisition.view")
 @require_http_methods(["GET"])
 def store_codes_view(request):
-    codes = store_codes_for(request.user).annotate(store_count=Count("stores"))
+    # Meta.ordering does not apply to a GROUP BY query, so the order is spelled out.
+    codes = (store_codes_for(request.user).annotate(store_count=Count("stores"))
+             .order_by("-created_at", "-id"))
+    page = paginate(request, codes)
     return render_page(request, "acquisition/stores/list.html",
-                       {"codes": codes, "can_manage": request.user.has_siyu_perm(MANAGE)})
+                       {"page_obj": page, "codes": page.object_list,
+                        "can_manage": request.user.has_siyu_perm(MANAGE)})
 
 
 @console_view(MANAGE)
