@@ -30,14 +30,11 @@ from siyu.acquisition.view_helpers import REFUSALS, qr_error_page, qr_png_respon
 from siyu.console.access import console_view, paginate, render_page
 from siyu.core.errors import Conflict, DomainError
 from siyu.engagement.welcome import ATTACHMENT_KINDS
+from siyu.engagement.welcome_editor import ATTACHMENT_FIELDS, KIND_FIELDS
 from siyu.wecom.errors import WeComTransientError
 from siyu.wecom.qr import qr_image_fetch
 
 VIEW, MANAGE = "acquisition.view", "acquisition.manage"
-# Each attachment kind's fields, in the order WeCom documents them.
-KIND_FIELDS = {kind: required + one_of + optional
-               for kind, (required, optional, one_of) in ATTACHMENT_KINDS.items()}
-ATTACHMENT_FIELDS = tuple(dict.fromkeys(k for keys in KIND_FIELDS.values() for k in keys))
 
 
 # -- list -------------------------------------------------------------------------------------
