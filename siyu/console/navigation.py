@@ -55,11 +55,11 @@ SECTIONS: tuple[Section, ...] = (
         Area("group-codes", _("Group live codes"), "B3",
              _("One QR code over several customer groups that moves on to the next group when "
                "one is full."),
-             "acquisition:group_codes", "acquisition.manage"),
+             "acquisition:group_codes", "acquisition.view"),
         Area("store-codes", _("Store live codes"), "B4",
              _("A QR code that matches each customer to the nearest store's employee or group by "
                "location."),
-             "acquisition:store_codes", "acquisition.manage"),
+             "acquisition:store_codes", "acquisition.view"),
         Area("fission", _("Friend fission"), "B5",
              _("Customers invite friends with a personal poster; rewards at a number of "
                "genuinely new invites, a leaderboard, and deletions revoke the credit.")),
