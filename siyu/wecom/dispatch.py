@@ -28,7 +28,7 @@ from traceback import format_exception
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import InterfaceError, OperationalError
+from django.db import IntegrityError, InterfaceError, OperationalError
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -40,8 +40,10 @@ logger = logging.getLogger("siyu.wecom.dispatch")
 Status = WeComEvent.Status
 Handler = Callable[..., object]
 ANY_CHANGE = "*"
-# Failures worth another attempt; anything else is a bug or a permanent refusal.
-RETRYABLE = (TransientError, OperationalError, InterfaceError)
+# Failures worth another attempt; anything else is a bug or a permanent refusal. An
+# IntegrityError is two handlers inserting the same row at once (threaded workers, e.g. two tag
+# callbacks creating one tag group): handlers are idempotent, so the retry finds the row.
+RETRYABLE = (TransientError, OperationalError, InterfaceError, IntegrityError)
 ERROR_MAX_CHARS = 4000
 
 _handlers: dict[tuple[str, str], Handler] = {}

@@ -8,7 +8,7 @@ import pytest
 import time_machine
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
-from django.db import OperationalError, connection
+from django.db import IntegrityError, OperationalError, connection
 from django.utils import timezone
 from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
@@ -145,7 +145,8 @@ def test_corp_id_scopes_the_dispatch(world, other_world, recorded):
     assert reload(event).status == Status.STORED and recorded.calls == []
 
 
-@pytest.mark.parametrize("error", [TransientError("busy"), OperationalError("locked")])
+@pytest.mark.parametrize("error", [TransientError("busy"), OperationalError("locked"),
+                                   IntegrityError("another handler inserted the row first")])
 def test_retryable_failure_is_recorded_and_raised_as_transient(world, recorded, error):
     recorded.fail = error
     event = store(world.corp)
