@@ -11,11 +11,14 @@ import secrets
 import time
 from collections import deque
 
-import httpx
+import aiohttp
 
 from siyu.wecom.crypto import WeComCrypto
 
 log = logging.getLogger(__name__)
+
+# A delivery that got no HTTP answer (refused, reset, timed out).
+HTTP_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError)
 
 # Field order per event, as in WeCom's examples.
 ORDER = {
@@ -71,13 +74,16 @@ class CallbackSender:
         self.inflight = 0
         self.ids = itertools.count(1)
         self.rng = random.Random(sim.config.seed + 2)
-        self.client: httpx.AsyncClient | None = None
+        # aiohttp rather than httpx: a fifth of the CPU per request, and during a burst the
+        # simulator shares the machine with the Siyu it is driving.
+        self.client: aiohttp.ClientSession | None = None
         self.workers: list[asyncio.Task] = []
 
     # -- lifecycle (on the server's loop) ---------------------------------------------------
     async def start(self, workers: int = 1):
         self.queue = asyncio.Queue()
-        self.client = httpx.AsyncClient()
+        self.client = aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar(),
+                                            connector=aiohttp.TCPConnector(limit=0))
         self.workers = [asyncio.create_task(self._work()) for _ in range(workers)]
 
     def ensure_workers(self, count: int) -> None:
@@ -90,7 +96,7 @@ class CallbackSender:
             task.cancel()
         await asyncio.gather(*self.workers, return_exceptions=True)
         if self.client is not None:
-            await self.client.aclose()
+            await self.client.close()
 
     # -- enqueue ----------------------------------------------------------------------------
     def send(self, event: dict, *, member_format: str | None = None,
@@ -181,12 +187,15 @@ class CallbackSender:
             started = time.monotonic()
             outcome = {"at": time.time(), "http_status": None, "error": ""}
             try:
-                response = await self.client.post(
-                    config.callback_url, content=body.encode(),
-                    params={"msg_signature": signature, "timestamp": timestamp, "nonce": nonce},
-                    headers={"Content-Type": "text/xml"}, timeout=config.callback_timeout)
-                outcome["http_status"] = response.status_code
-            except httpx.HTTPError as exc:
+                async with self.client.post(
+                        config.callback_url, data=body.encode(),
+                        params={"msg_signature": signature, "timestamp": timestamp,
+                                "nonce": nonce},
+                        headers={"Content-Type": "text/xml"},
+                        timeout=aiohttp.ClientTimeout(total=config.callback_timeout)) as response:
+                    await response.read()
+                    outcome["http_status"] = response.status
+            except HTTP_ERRORS as exc:
                 outcome["error"] = f"{type(exc).__name__}: {exc}"
             outcome["ms"] = round((time.monotonic() - started) * 1000, 1)
             record["attempts"].append(outcome)
@@ -207,15 +216,17 @@ class CallbackSender:
         echo = str(secrets.randbelow(10**19))
         encrypted, signature, timestamp, nonce = crypto.encrypt(echo, timestamp=int(time.time()))
         try:
-            response = await self.client.get(config.callback_url, timeout=config.callback_timeout,
-                                             params={"msg_signature": signature,
-                                                     "timestamp": timestamp, "nonce": nonce,
-                                                     "echostr": encrypted})
-        except httpx.HTTPError as exc:
+            async with self.client.get(
+                    config.callback_url,
+                    timeout=aiohttp.ClientTimeout(total=config.callback_timeout),
+                    params={"msg_signature": signature, "timestamp": str(timestamp),
+                            "nonce": nonce, "echostr": encrypted}) as response:
+                answer = (await response.read()).decode("utf-8", "replace")
+                status = response.status
+        except HTTP_ERRORS as exc:
             return {"ok": False, "http_status": None, "error": f"{type(exc).__name__}: {exc}"}
-        answer = response.text
-        return {"ok": response.status_code == 200 and answer == echo,
-                "http_status": response.status_code, "expected": echo, "answer": answer[:200]}
+        return {"ok": status == 200 and answer == echo,
+                "http_status": status, "expected": echo, "answer": answer[:200]}
 
     def as_list(self, limit: int = 200, include_xml: bool = False) -> list[dict]:
         out = []
