@@ -37,7 +37,7 @@ from django_tasks_db.utils import exclusive_transaction, is_locked_database_exce
 
 from siyu.core.jobs.heartbeat import Housekeeper, heartbeat_beat, heartbeat_remove
 from siyu.core.jobs.lanes import IDLE_SECONDS as LANE_IDLE_SECONDS
-from siyu.core.jobs.lanes import PRESSURE_ITEMS, lanes
+from siyu.core.jobs.lanes import Pressure, lanes
 from siyu.core.jobs.priority import BACKGROUND_SLOTS_WHEN_BUSY, CALM_SECONDS, URGENT_PRIORITY
 from siyu.core.jobs.retry import retry_policy_for
 
@@ -102,6 +102,7 @@ class SiyuWorker(Worker):
         return threads
 
     def _lane_loop(self, lane) -> None:
+        pressure = Pressure()
         try:
             while self.running:
                 close_old_connections()
@@ -114,7 +115,7 @@ class SiyuWorker(Worker):
                 if taken:
                     # Like urgent tasks: ordinary ones wait while the lane is busy.
                     self._urgent_seen = time.monotonic()
-                    if taken >= PRESSURE_ITEMS:
+                    if pressure.add(taken, self._urgent_seen):
                         self._lane_pressed = self._urgent_seen
                 else:
                     time.sleep(LANE_IDLE_SECONDS)

@@ -2,6 +2,7 @@
 batches, urgent tasks first, and the same crash safety as one task at a time."""
 
 import signal
+import threading
 import time
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
 from siyu.core.jobs import URGENT_PRIORITY
+from siyu.core.jobs import lanes as lanes_module
 from siyu.core.jobs import priority as priority_module
 from siyu.core.jobs.worker import SiyuWorker
 from siyu.core.tasks import ping
@@ -83,6 +85,36 @@ def test_urgent_work_holds_back_ordinary_tasks_until_it_calms_down(monkeypatch):
     ping.enqueue()
     monkeypatch.setattr(runner, "_urgent_seen", time.monotonic() - priority_module.CALM_SECONDS)
     assert len(runner._claim_round(Pool(busy_ordinary=1), 4)) == 2  # calm: the backlog drains
+
+
+def test_lane_pressure_counts_items_over_a_window_not_per_round():
+    pressure = lanes_module.Pressure()
+    assert lanes_module.PRESSURE_ITEMS == 20 and lanes_module.PRESSURE_SECONDS == 1.0
+    # A burst taken in rounds of 5 within one second is a burst.
+    assert [pressure.add(5, 0.1 * i) for i in range(4)] == [False, False, False, True]
+    # A trickle of one item every half second never is, however long it lasts.
+    trickle = lanes_module.Pressure()
+    assert not any(trickle.add(1, 0.5 * i) for i in range(200))
+
+
+@pytest.mark.django_db
+def test_a_lane_busy_in_small_rounds_holds_back_every_ordinary_task():
+    ping.enqueue()
+    runner = worker()
+    rounds = iter([5, 5, 5, 5])
+
+    def run_round():
+        taken = next(rounds, 0)
+        if not taken:
+            runner.running = False
+        return taken
+
+    # In a thread of its own, as in the worker: the loop closes its thread's connections.
+    thread = threading.Thread(target=runner._lane_loop,
+                              args=(lanes_module.Lane("test", run_round),))
+    thread.start()
+    thread.join(10)
+    assert runner._claim_round(Pool(), 4) == []
 
 
 # --- real worker processes ----------------------------------------------------------------------
