@@ -20,6 +20,7 @@ Differences from the library's worker:
 """
 
 import logging
+import math
 import os
 import queue
 import threading
@@ -66,7 +67,8 @@ class SiyuWorker(Worker):
         self._pool: TaskThreads | None = None
         self._forced = False
         self._urgent_seen = float("-inf")
-        self._lane_pressed = float("-inf")
+        # Lane name → when it last found a burst (math.inf: in a round of one right now).
+        self._lane_pressed: dict[str, float] = {}
 
     def run(self) -> None:
         queues = ",".join(self.queue_names)
@@ -102,25 +104,41 @@ class SiyuWorker(Worker):
         return threads
 
     def _lane_loop(self, lane) -> None:
-        pressure = Pressure()
+        pressure, pressed = Pressure(), False
         try:
             while self.running:
                 close_old_connections()
+                if pressed:
+                    # A round of a burst may outlast CALM_SECONDS (a batch waits on WeCom):
+                    # ordinary tasks stay held back until it ends, not only after it.
+                    self._lane_pressed[lane.name] = math.inf
                 try:
                     taken = lane.run_round()
                 except Exception:
                     logger.exception("Lane %s failed a round; trying again shortly.", lane.name)
+                    self._lane_round_ended(lane, pressed=False)
+                    pressed = False
                     time.sleep(1.0)
                     continue
                 if taken:
                     # Like urgent tasks: ordinary ones wait while the lane is busy.
                     self._urgent_seen = time.monotonic()
-                    if pressure.add(taken, self._urgent_seen):
-                        self._lane_pressed = self._urgent_seen
+                    pressed = pressure.add(taken, self._urgent_seen)
                 else:
+                    pressed = False
+                self._lane_round_ended(lane, pressed=pressed)
+                if not taken:
                     time.sleep(LANE_IDLE_SECONDS)
         finally:
             connections.close_all()
+
+    def _lane_round_ended(self, lane, *, pressed: bool) -> None:
+        """A pressed round, or the end of one that ran under pressure, starts CALM_SECONDS."""
+        if pressed or self._lane_pressed.get(lane.name) == math.inf:
+            self._lane_pressed[lane.name] = time.monotonic()
+
+    def _lanes_pressing(self, now: float) -> bool:
+        return any(now - at < CALM_SECONDS for at in self._lane_pressed.values())
 
     # -- several tasks at once ---------------------------------------------------------------
 
@@ -202,7 +220,7 @@ class SiyuWorker(Worker):
         if batch:
             self._urgent_seen = now
         idle -= len(batch)
-        if now - self._lane_pressed < CALM_SECONDS:
+        if self._lanes_pressing(now):
             idle = 0  # a burst in a lane (see .lanes.PRESSURE_ITEMS)
         elif now - self._urgent_seen < CALM_SECONDS:
             idle = min(idle, BACKGROUND_SLOTS_WHEN_BUSY - pool.busy_ordinary)

@@ -1,6 +1,7 @@
 """Threaded workers (``siyu worker --threads N``): several tasks at once per process, claimed in
 batches, urgent tasks first, and the same crash safety as one task at a time."""
 
+import math
 import signal
 import threading
 import time
@@ -98,13 +99,18 @@ def test_lane_pressure_counts_items_over_a_window_not_per_round():
 
 
 @pytest.mark.django_db
-def test_a_lane_busy_in_small_rounds_holds_back_every_ordinary_task():
+def test_a_lane_busy_in_small_rounds_holds_back_every_ordinary_task_until_calm():
     ping.enqueue()
     runner = worker()
-    rounds = iter([5, 5, 5, 5])
+    in_long_round, release = threading.Event(), threading.Event()
+    rounds = iter([5, 5, 5, 5, "long"])
 
     def run_round():
         taken = next(rounds, 0)
+        if taken == "long":  # a round of the burst that waits on WeCom for a while
+            in_long_round.set()
+            release.wait(10)
+            return 5
         if not taken:
             runner.running = False
         return taken
@@ -113,8 +119,16 @@ def test_a_lane_busy_in_small_rounds_holds_back_every_ordinary_task():
     thread = threading.Thread(target=runner._lane_loop,
                               args=(lanes_module.Lane("test", run_round),))
     thread.start()
-    thread.join(10)
+    assert in_long_round.wait(10)
+    # However long the round takes, nothing ordinary starts meanwhile.
+    assert runner._lane_pressed["test"] == math.inf
     assert runner._claim_round(Pool(), 4) == []
+    release.set()
+    thread.join(10)
+    assert runner._claim_round(Pool(), 4) == []  # the round just ended: not calm yet
+    runner._lane_pressed["test"] = time.monotonic() - priority_module.CALM_SECONDS
+    runner._urgent_seen = time.monotonic() - priority_module.CALM_SECONDS
+    assert len(runner._claim_round(Pool(), 4)) == 1  # calm: the ordinary task runs
 
 
 # --- real worker processes ----------------------------------------------------------------------

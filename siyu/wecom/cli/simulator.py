@@ -66,7 +66,18 @@ def handle(command, *, host, port, mirror_corp, log_level, **options):
         f"  {summary['employees']} employees, {summary['customers']} customers, "
         f"{summary['groups']} groups; callbacks to {config.callback_url or '(nowhere)'}; "
         f"random actions: {config.actions}\n")
-    asyncio.run(server.serve(sockets=[sock]))
+    run_loop(server.serve(sockets=[sock]))
+
+
+def run_loop(main) -> None:
+    """uvloop where it is installed (a burst sends the simulator hundreds of requests a
+    second on the machine Siyu runs on), else asyncio's own loop."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main)
+    else:
+        uvloop.run(main)
 
 
 def _mirror(command, corp_id, settings) -> dict:
