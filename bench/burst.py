@@ -26,8 +26,9 @@ throughput_fraction  welcomes per minute of the burst / WeCom's 10,000 calls per
                      (150/s for 60 s with every welcome sent = 0.9)
 
 and the settings and database used, plus diagnostics (CPU seconds per process group during the
-burst, Siyu's welcome delivery outcomes, callback retries). The exit status is 0 when
-missed_20s and errcode_45009 are 0 and throughput_fraction is at least 0.9.
+burst, PostgreSQL's server processes being one more group; Siyu's welcome delivery outcomes;
+callback retries). The exit status is 0 when missed_20s and errcode_45009 are 0 and
+throughput_fraction is at least 0.9.
 
 With ``--url`` and ``--simulator-url`` (both already running), the enterprise is created in
 the database of this process's environment (DATABASE_URL / SIYU_VAR_DIR, as the server's), and
@@ -156,8 +157,8 @@ def siyu_counts(corp) -> dict:
 
 # --- CPU of the process groups ----------------------------------------------------------------
 
-def _proc_table() -> dict[int, tuple[int, float]]:
-    """pid → (ppid, CPU seconds) of every process now."""
+def _proc_table() -> dict[int, tuple[int, float, str]]:
+    """pid → (ppid, CPU seconds, command name) of every process now."""
     ticks = os.sysconf("SC_CLK_TCK")
     table = {}
     for entry in os.listdir("/proc"):
@@ -165,29 +166,32 @@ def _proc_table() -> dict[int, tuple[int, float]]:
             continue
         try:
             with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
+                name, rest = f.read().split(" (", 1)[1].rsplit(")", 1)
+                fields = rest.split()
+        except (OSError, IndexError):
             continue
-        table[int(entry)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / ticks)
+        table[int(entry)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / ticks, name)
     return table
 
 
 def cpu_seconds(roots: dict[str, int]) -> dict[str, float]:
     """CPU seconds used so far by each root process and its live descendants (the bench
-    itself: only its own process, its children are the others)."""
+    itself: only its own process, its children are the others), and by PostgreSQL's server
+    processes on this machine ("postgresql": they share the cores, but are nobody's child)."""
     table = _proc_table()
     children: dict[int, list[int]] = {}
-    for pid, (ppid, _cpu) in table.items():
+    for pid, (ppid, _cpu, _name) in table.items():
         children.setdefault(ppid, []).append(pid)
     result = {}
     for name, root in roots.items():
         total, stack = 0.0, [root]
         while stack:
             pid = stack.pop()
-            total += table.get(pid, (0, 0.0))[1]
+            total += table.get(pid, (0, 0.0, ""))[1]
             if pid != os.getpid():
                 stack += children.get(pid, [])
         result[name] = total
+    result["postgresql"] = sum(cpu for _ppid, cpu, name in table.values() if name == "postgres")
     return result
 
 
@@ -299,10 +303,11 @@ def run_burst(args, sim: Simulator, live_code, corp, roots: dict[str, int],
                                       if n)),
     ]
     figures.append(("all_events_dispatched_after_last_event_s", round(drained_s, 1)))
-    for name in roots:
+    groups = [*roots, "postgresql"] if args.database_url else list(roots)
+    for name in groups:
         figures.append((f"cpu_s_{name}_until_welcomes",
                         round(cpu_welcomes[name] - cpu_before[name], 1)))
-    for name in roots:
+    for name in groups:
         figures.append((f"cpu_s_{name}_total", round(cpu_after[name] - cpu_before[name], 1)))
     for name, value in figures:
         print(f"{name}: {value}", flush=True)

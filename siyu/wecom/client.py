@@ -62,6 +62,12 @@ JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8"}
 
 
 POOL_SIZE = 32
+# The async client's connections (aiohttp): as many as the welcome lane keeps in flight, a whole
+# batch. Each add waits on two calls in a row (150 ms or more each at WeCom), so 32 in flight
+# allowed only about 75 adds a second per lane, below a live-stream burst (measured on
+# PostgreSQL: adds left waiting until past their 20 s). aiohttp finds a free connection without
+# scanning its pool, so a larger pool costs nothing per request.
+ASYNC_POOL_SIZE = 100
 
 
 class _ClientBase(WeComMethods):
@@ -109,7 +115,7 @@ class WeComClient(_ClientBase):
         if self._transport is None:
             self.http = AiohttpSender(self.base_url,
                                       timeout=float(conf("SIYU_WECOM_HTTP_TIMEOUT_SECONDS")),
-                                      pool_size=POOL_SIZE)
+                                      pool_size=ASYNC_POOL_SIZE)
         else:
             self.http = httpx.AsyncClient(**self._http_options())
         self._loop_cache: dict | None = None  # set by client_for, so aclose() can retire it

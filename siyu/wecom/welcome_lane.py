@@ -34,7 +34,7 @@ from siyu.customers.services import wecom_datetime
 from siyu.engagement.services import WELCOME_WINDOW_SECONDS, late_reason
 from siyu.engagement.welcome import welcome_render
 from siyu.engagement.welcome_batch import Outcome, welcome_claim_batch, welcome_finish_batch
-from siyu.wecom.client import POOL_SIZE, client_for
+from siyu.wecom.client import ASYNC_POOL_SIZE, client_for
 from siyu.wecom.errors import WeComError
 from siyu.wecom.handlers.common import CONTACT_GONE
 from siyu.wecom.models import WeComEvent
@@ -42,7 +42,7 @@ from siyu.wecom.welcome import add_event_of, rejection_reason
 
 logger = logging.getLogger("siyu.wecom.welcome_lane")
 
-BATCH = 100
+BATCH = 100  # at most ASYNC_POOL_SIZE: a round's sends all go at once
 CLEANUP_SECONDS = 30.0
 
 
@@ -115,8 +115,8 @@ class WelcomeLane:
 
 async def _send_all(corp, pending) -> list[tuple[Outcome, dict | None]]:
     client = client_for(corp)
-    # As many in flight as the client keeps connections (see client.POOL_SIZE).
-    slots = asyncio.Semaphore(POOL_SIZE)
+    # As many in flight as the client keeps connections (see client.ASYNC_POOL_SIZE).
+    slots = asyncio.Semaphore(ASYNC_POOL_SIZE)
 
     async def one(item):
         async with slots:
