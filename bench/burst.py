@@ -6,7 +6,8 @@ each needing its welcome message within WeCom's 20 s window.
 Without ``--url``/``--simulator-url`` it starts everything itself against a fresh database
 (SQLite under a temporary SIYU_VAR_DIR, or with ``--database-url`` / DATABASE_URL a new database
 on that PostgreSQL server, dropped afterwards): the WeCom simulator with 150 ms API latency, the
-Siyu web server (``siyu serve``, gunicorn) and the job workers (``siyu worker``). It creates an
+Siyu web server (``siyu serve``, gunicorn) and the job workers (``siyu worker``), configured as
+in production (SIYU_DEBUG=0, keys made for the run). It creates an
 enterprise wired to the simulator, 10 employees, and one channel live code over them (random
 mode, a welcome text with {customer_name}); then the simulator's burst facility
 (simulator/burst.py) makes customers scan that code at ``--rate`` per second for ``--seconds``,
@@ -226,6 +227,8 @@ class Simulator:
 
 def run_burst(args, sim: Simulator, live_code, corp, roots: dict[str, int],
               processes: Processes | None) -> int:
+    from django.conf import settings
+
     count = max(1, round(args.rate * args.seconds))
     calls_before = sim.get("calls")["per_api"]
     cpu_before = cpu_seconds(roots)
@@ -288,6 +291,7 @@ def run_burst(args, sim: Simulator, live_code, corp, roots: dict[str, int],
         ("welcomes_per_minute", round(per_minute)),
         ("last_welcome_after_last_event_s", round(last_welcome - last_event, 1)),
         ("database", "postgresql" if args.database_url else "sqlite"),
+        ("django_debug", "on" if settings.DEBUG else "off"),
         ("rate", args.rate), ("seconds", args.seconds), ("latency_ms", args.latency_ms),
         ("web", f"{args.web_workers} processes x {args.web_threads} threads"),
         ("worker", worker_settings(args)),
@@ -350,12 +354,16 @@ def main(argv=None) -> int:
             print(f"var_dir: {var_dir}", flush=True)
         else:
             var_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="siyu-burst-")))
+        production = production_settings()
         env = {**os.environ, "SIYU_VAR_DIR": str(var_dir), "SIYU_LOG_LEVEL": "WARNING",
-               "SIYU_ACCESS_LOG": "/dev/null", "DJANGO_SETTINGS_MODULE": "siyu.settings"}
+               "SIYU_ACCESS_LOG": "/dev/null", "DJANGO_SETTINGS_MODULE": "siyu.settings",
+               **production}
         env.pop("DATABASE_URL", None)
         if args.database_url:
             env["DATABASE_URL"] = stack.enter_context(fresh_postgres_database(args.database_url))
-        os.environ.update({k: env[k] for k in ("SIYU_VAR_DIR", "DJANGO_SETTINGS_MODULE")})
+        # This process writes the enterprise (its secrets encrypted) for the others to read.
+        os.environ.update({k: env[k] for k in ("SIYU_VAR_DIR", "DJANGO_SETTINGS_MODULE",
+                                               *production)})
         os.environ.pop("DATABASE_URL", None)
         if "DATABASE_URL" in env:
             os.environ["DATABASE_URL"] = env["DATABASE_URL"]
@@ -391,6 +399,15 @@ def main(argv=None) -> int:
 
             call_log.flush()  # this process's own WeCom calls (the live code), while the
             connections.close_all()  # database still exists; before it is dropped
+
+
+def production_settings() -> dict[str, str]:
+    """Siyu as deployed: SIYU_DEBUG=0 (no query recording, as in production), with new keys
+    for this run."""
+    from cryptography.fernet import Fernet
+
+    return {"SIYU_DEBUG": "0", "SIYU_SECRET_KEY": secrets.token_urlsafe(50),
+            "SIYU_ENCRYPTION_KEY": Fernet.generate_key().decode()}
 
 
 def start_profiler(processes: Processes, var_dir: Path, pid: int):
