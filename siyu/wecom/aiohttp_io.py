@@ -7,6 +7,10 @@ from dataclasses import dataclass
 
 import aiohttp
 
+# What a request that got no HTTP answer raises (refused, reset, timed out): the client maps it
+# to a network error, as it does httpx.RequestError.
+REQUEST_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError)
+
 
 @dataclass(frozen=True)
 class Answer:
@@ -15,10 +19,6 @@ class Answer:
 
     def json(self):
         return json.loads(self.content)
-
-    @property
-    def text(self) -> str:
-        return self.content.decode("utf-8", "replace")
 
 
 def query_value(value) -> str:
@@ -39,9 +39,6 @@ def query(params: dict | None) -> list[tuple[str, str]]:
 class AiohttpSender:
     """One aiohttp session, made on first use inside the running loop (aiohttp ties a session
     to the loop it was made on) and kept: connections are reused from call to call."""
-
-    # What a failed request raises (mapped to a network error, like httpx.RequestError).
-    REQUEST_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError)
 
     def __init__(self, base_url: str, *, timeout: float, pool_size: int):
         self.base_url = base_url.rstrip("/") + "/"

@@ -40,7 +40,7 @@ import httpx
 from asgiref.sync import sync_to_async
 
 from siyu.wecom import flow
-from siyu.wecom.aiohttp_io import AiohttpSender
+from siyu.wecom.aiohttp_io import REQUEST_ERRORS, AiohttpSender
 from siyu.wecom.calllog import CallLog, call_log
 from siyu.wecom.clientconf import conf
 from siyu.wecom.errors import WeComError, WeComRateLimited, WeComTransientError
@@ -154,7 +154,7 @@ class WeComClient(_ClientBase):
                 response = await self.http.request(effect.method, effect.api, params=effect.params,
                                                    content=effect.content(),
                                                    headers=JSON_HEADERS if effect.body else None)
-            except (httpx.RequestError, *AiohttpSender.REQUEST_ERRORS) as exc:
+            except (httpx.RequestError, *REQUEST_ERRORS) as exc:
                 return flow.Sent(error=exc, latency_ms=_ms_since(started))
             return flow.Sent(response=response, latency_ms=_ms_since(started))
         if isinstance(effect, flow.Sleep):

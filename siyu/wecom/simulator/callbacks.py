@@ -13,12 +13,10 @@ from collections import deque
 
 import aiohttp
 
+from siyu.wecom.aiohttp_io import REQUEST_ERRORS
 from siyu.wecom.crypto import WeComCrypto
 
 log = logging.getLogger(__name__)
-
-# A delivery that got no HTTP answer (refused, reset, timed out).
-HTTP_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError)
 
 # Field order per event, as in WeCom's examples.
 ORDER = {
@@ -195,7 +193,7 @@ class CallbackSender:
                         timeout=aiohttp.ClientTimeout(total=config.callback_timeout)) as response:
                     await response.read()
                     outcome["http_status"] = response.status
-            except HTTP_ERRORS as exc:
+            except REQUEST_ERRORS as exc:
                 outcome["error"] = f"{type(exc).__name__}: {exc}"
             outcome["ms"] = round((time.monotonic() - started) * 1000, 1)
             record["attempts"].append(outcome)
@@ -223,7 +221,7 @@ class CallbackSender:
                             "nonce": nonce, "echostr": encrypted}) as response:
                 answer = (await response.read()).decode("utf-8", "replace")
                 status = response.status
-        except HTTP_ERRORS as exc:
+        except REQUEST_ERRORS as exc:
             return {"ok": False, "http_status": None, "error": f"{type(exc).__name__}: {exc}"}
         return {"ok": status == 200 and answer == echo,
                 "http_status": status, "expected": echo, "answer": answer[:200]}
