@@ -28,8 +28,9 @@ throughput_fraction  welcomes per minute of the burst / WeCom's 10,000 calls per
 
 and the settings and database used, plus diagnostics (CPU seconds per process group during the
 burst, PostgreSQL's server processes being one more group; Siyu's welcome delivery outcomes;
-callback retries). The exit status is 0 when missed_20s and errcode_45009 are 0 and
-throughput_fraction is at least 0.9.
+callback retries; where the time went: event → stored by ingress → welcome sent, and when the
+events whose welcome took over 5 s were emitted). The exit status is 0 when missed_20s and
+errcode_45009 are 0 and throughput_fraction is at least 0.9.
 
 With ``--url`` and ``--simulator-url`` (both already running), the enterprise is created in
 the database of this process's environment (DATABASE_URL / SIYU_VAR_DIR, as the server's), and
@@ -154,6 +155,52 @@ def siyu_counts(corp) -> dict:
                       .values_list("reason", flat=True))
     return {"events": events, "customers": Customer.objects.for_corp(corp).count(),
             "deliveries": deliveries, "reasons": reasons}
+
+
+def stage_delays(corp) -> dict[str, list[float]]:
+    """Where the time of each add went, from Siyu's records: the event (WeCom's CreateTime,
+    whole seconds) → stored by ingress, and stored → welcome accepted."""
+    from siyu.engagement.models import WelcomeDelivery
+    from siyu.wecom.models import WeComEvent
+
+    stored = dict(WeComEvent.objects.for_corp(corp).filter(change_type="add_external_contact")
+                  .values_list("pk", "received_at"))
+    created = dict(WeComEvent.objects.for_corp(corp).filter(change_type="add_external_contact")
+                   .values_list("pk", "create_time"))
+    sent = (WelcomeDelivery.objects.for_corp(corp).filter(status="sent")
+            .values_list("event_id", "sent_at"))
+    return {
+        "ingress": [(at.timestamp() - created[pk]) * 1000 for pk, at in stored.items()],
+        "lane": [(at - stored[pk]).total_seconds() * 1000 for pk, at in sent if pk in stored],
+    }
+
+
+def call_figures(corp) -> tuple[str, str]:
+    """Siyu's own log of its WeCom calls: latency spread, and the failures by message (a
+    timeout or a dropped connection stalls the batch it is in)."""
+    from siyu.wecom.models import ApiCall
+
+    calls = ApiCall.objects.for_corp(corp)
+    latencies = list(calls.values_list("latency_ms", flat=True))
+    failures = Counter(f"{api}: {errmsg or errcode}" for api, errcode, errmsg in
+                       calls.exclude(errcode=0).values_list("api", "errcode", "errmsg"))
+    return spread(latencies), "; ".join(f"{m} x{n}" for m, n in failures.most_common(4)) or "none"
+
+
+def spread(values: list[float]) -> str:
+    if not values:
+        return "none"
+    return f"{percentile(values, 50):.0f} / {percentile(values, 99):.0f} / {max(values):.0f}"
+
+
+def slow_window(welcomes: list[dict], started_at: float, over_s: float = 5.0) -> str:
+    """When (seconds into the burst) the events whose welcome took over ``over_s`` were
+    emitted: one stall shows as a narrow range, an overload as a wide one."""
+    offsets = sorted(w["sent_at"] - w["delay_s"] - started_at for w in welcomes
+                     if w["delay_s"] > over_s)
+    if not offsets:
+        return "none"
+    return f"{len(offsets)} emitted {offsets[0]:.1f}-{offsets[-1]:.1f} s into the burst"
 
 
 # --- CPU of the process groups ----------------------------------------------------------------
@@ -307,6 +354,12 @@ def run_burst(args, sim: Simulator, live_code, corp, roots: dict[str, int],
                                       if n)),
     ]
     figures.append(("all_events_dispatched_after_last_event_s", round(drained_s, 1)))
+    stages = stage_delays(corp)
+    figures.append(("event_to_stored_p50_p99_max_ms", spread(stages["ingress"])))
+    figures.append(("stored_to_welcome_p50_p99_max_ms", spread(stages["lane"])))
+    figures.append(("welcomes_over_5s", slow_window(welcomes, state["started_at"])))
+    latency, failures = call_figures(corp)
+    figures += [("siyu_wecom_call_p50_p99_max_ms", latency), ("siyu_wecom_call_failures", failures)]
     groups = [*roots, "postgresql"] if args.database_url else list(roots)
     for name in groups:
         figures.append((f"cpu_s_{name}_until_welcomes",

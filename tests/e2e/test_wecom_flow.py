@@ -20,6 +20,7 @@ from siyu.accounts.tests.factories import CorpFactory
 from siyu.customers.models import Customer, CustomerTag, FollowRelation, TimelineEvent
 from siyu.groups.models import CustomerGroup, GroupMember, GroupMemberEvent
 from siyu.tags.models import Tag, TagGroup
+from siyu.wecom.client import sync_client_for
 from siyu.wecom.models import ApiCall, WeComEvent
 from siyu.wecom.simulator.testing import running_simulator
 from tests.e2e.wecom_support import (
@@ -303,6 +304,10 @@ def test_a_worker_killed_between_store_and_dispatch_loses_nothing(corp, sim, wor
     assert control.wait_callbacks(20)
     assert statuses(corp) == {WeComEvent.Status.STORED: 9}
     assert len(dispatch_tasks()) == 9
+    # The access token first: a worker killed while fetching it would leave the refresh claimed
+    # for tokens.CLAIM_SECONDS, and the next run would wait that out past its dispatch lease
+    # (a third attempt). That case is the token cache's; this test is about the lease.
+    sync_client_for(corp).get_external_contact(ext[0])
 
     # Slow API answers, so the first worker is caught in the middle of a dispatch.
     control.set_latency(700)
@@ -336,6 +341,7 @@ def test_a_worker_killed_between_store_and_dispatch_loses_nothing(corp, sim, wor
     assert FollowRelation.objects.for_corp(corp).filter(deleted_at__isnull=True).count() == 8
     assert timeline(corp) == {Kind.CREATED: 8, Kind.FOLLOW_ADDED: 8, Kind.GROUP_JOINED: 3}
     assert_members_match(corp, sim.simulator.state, chat_id, set())
+    assert control.calls()["per_api"]["gettoken"]["total"] == 1  # no worker had to refresh
 
 
 def test_an_event_whose_enqueue_was_lost_is_dispatched_by_the_sweeper(corp, sim, workers):
