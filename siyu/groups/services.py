@@ -107,6 +107,7 @@ def group_upsert_from_wecom(*, corp, chat: dict, event_time: int | None = None,
             for userid in list(gone):
                 _member_quit(corp, group, userid, now, scene=None, listed=False)
         _recount(corp, group)
+    _link_known_customers(corp, listed)
     return group
 
 
@@ -122,6 +123,7 @@ def group_members_joined(*, corp, group: CustomerGroup, userids, event_time: int
                          details=details.get(str(userid)), scene=scene, always_record=True,
                          listed=str(userid) in details if chat is not None else None)
         _recount(corp, group)
+    _link_known_customers(corp, userids)
 
 
 def group_members_quit(*, corp, group: CustomerGroup, userids, event_time: int,
@@ -137,6 +139,7 @@ def group_members_quit(*, corp, group: CustomerGroup, userids, event_time: int,
                          scene=_as_int(quit_scene),
                          listed=str(userid) in listed if listed is not None else None)
         _recount(corp, group)
+    _link_known_customers(corp, userids)
 
 
 def group_dismiss(*, corp, chat_id: str, event_time: int) -> CustomerGroup:
@@ -171,6 +174,23 @@ def group_members_link_customer(*, corp, customer) -> int:
                 _member_timeline(corp, event.group, customer, event.kind, event.occurred_at,
                                  event.scene)
     return linked
+
+
+def _link_known_customers(corp, userids) -> None:
+    """Run after the members' transaction has committed: links the members among ``userids``
+    still without a customer to customers that exist by now. A customer's add handled at the
+    same moment (another worker thread) links the memberships it can see, but not those of a
+    transaction still open; and that transaction could not see the new customer either. Each
+    side reads after its own commit, so one of the two sees the other's rows."""
+    userids = [str(u) for u in userids]
+    unlinked = set(GroupMember.objects.for_corp(corp).filter(
+        userid__in=userids, member_type=GroupMember.Type.EXTERNAL, customer__isnull=True)
+        .values_list("userid", flat=True))
+    if not unlinked:
+        return
+    for customer in Customer.objects.for_corp(corp).filter(external_userid__in=unlinked,
+                                                            merged_into__isnull=True):
+        group_members_link_customer(corp=corp, customer=customer)
 
 
 # ---------- members ----------

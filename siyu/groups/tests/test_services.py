@@ -6,6 +6,7 @@ import time_machine
 
 from siyu.core.models import AuditLog
 from siyu.customers.models import TimelineEvent
+from siyu.groups import services
 from siyu.groups.models import CustomerGroup, GroupMember, GroupMemberEvent
 from siyu.groups.services import (
     group_dismiss,
@@ -99,6 +100,25 @@ def test_joins_and_quits_before_the_customer_was_known_reach_their_timeline_once
         group_members_link_customer(corp=world.corp, customer=customer)
     assert sorted((e.kind, e.occurred_at.timestamp(), e.data["scene"]) for e in entries) == [
         ("group_joined", T0 + 5, 3), ("group_quit", T0 + 9, 1)]
+
+
+def test_a_customer_added_while_the_join_was_being_written_is_linked_after_it(
+        world, monkeypatch):
+    """Two worker threads at once: the join's transaction looked for the customer before the
+    add committed it, and the add linked memberships before the join committed. The join,
+    once committed, links what it could not see."""
+    group = group_upsert_from_wecom(corp=world.corp, chat=chat([]))
+    customer = world.customers["B1"]
+    customer.external_userid = "wmRACE"
+    customer.save()
+    monkeypatch.setattr(services, "_customer_for", lambda corp, userid: None)  # not yet visible
+    group_members_joined(corp=world.corp, group=group, userids=["wmRACE"], event_time=T0 + 5,
+                         join_scene="3")
+    member = GroupMember.objects.for_corp(world.corp).get(group=group, userid="wmRACE")
+    assert member.customer == customer
+    entries = TimelineEvent.objects.for_corp(world.corp).filter(customer=customer,
+                                                                kind="group_joined")
+    assert entries.count() == 1
 
 
 def test_a_dismissed_group_stays_dismissed(world):
