@@ -36,7 +36,7 @@ from siyu.engagement.welcome import welcome_render
 from siyu.engagement.welcome_batch import Outcome, welcome_claim_batch, welcome_finish_batch
 from siyu.wecom.client import ASYNC_POOL_SIZE, client_for
 from siyu.wecom.errors import WeComError
-from siyu.wecom.handlers.common import CONTACT_GONE
+from siyu.wecom.handlers.common import CONTACT_GONE, contact_view
 from siyu.wecom.models import WeComEvent
 from siyu.wecom.welcome import add_event_of, rejection_reason
 
@@ -133,9 +133,8 @@ async def _customer_view(client, external_userid: str) -> dict | None:
         if error.errcode in CONTACT_GONE:
             return None
         raise
-    contact = dict(answer.get("external_contact") or {})
-    contact.setdefault("external_userid", external_userid)
-    return {"contact": contact, "follows": list(answer.get("follow_user") or [])}
+    contact, follows = contact_view(answer, external_userid)
+    return {"contact": contact, "follows": follows}
 
 
 async def _send_one(client, pending) -> tuple[Outcome, dict | None]:

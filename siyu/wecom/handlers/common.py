@@ -51,3 +51,13 @@ def event_time(payload: dict) -> int:
     if value <= 0:
         raise ValueError("The callback lacks a valid CreateTime.")
     return value
+
+
+def contact_view(answer: dict | None, external_userid: str) -> tuple[dict, list]:
+    """(external_contact, follow_user) from externalcontact/get's answer; just the id when
+    WeCom no longer has any relationship with this customer (no answer)."""
+    if not answer:
+        return {"external_userid": external_userid}, []
+    contact = dict(answer.get("external_contact") or {})
+    contact.setdefault("external_userid", external_userid)
+    return contact, list(answer.get("follow_user") or [])

@@ -37,11 +37,7 @@ def _wecom_view(corp, external_userid: str) -> tuple[dict, list]:
     client = common.client(corp)
     answer = common.fetch(client.get_external_contact, external_userid,
                           gone=common.CONTACT_GONE)
-    if not answer:
-        return {"external_userid": external_userid}, []
-    contact = dict(answer.get("external_contact") or {})
-    contact.setdefault("external_userid", external_userid)
-    return contact, list(answer.get("follow_user") or [])
+    return common.contact_view(answer, external_userid)
 
 
 def _known_tags(corp, follow: dict) -> None:
