@@ -28,13 +28,11 @@ STATE_PREFIX = "lc_"
 
 def live_code_for_state(corp, state: str) -> LiveCode | None:
     """The channel code whose contact way carries ``state``; None for any other state."""
-    if not state or not state.startswith(STATE_PREFIX):
-        return None
-    return LiveCode.objects.for_corp(corp).filter(state=state).first()
+    return live_codes_by_state(corp, [state]).get(state)
 
 
 def live_codes_by_state(corp, states) -> dict[str, LiveCode]:
-    """:func:`live_code_for_state` for many states in one query (the welcome lane)."""
+    """The channel codes of many states, in one query (the welcome lane): state → code."""
     wanted = {s for s in states if s and s.startswith(STATE_PREFIX)}
     if not wanted:
         return {}
