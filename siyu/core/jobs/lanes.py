@@ -54,9 +54,5 @@ def register_lane(name: str, run_round: Callable[[], int]) -> None:
     _lanes[name] = Lane(name, run_round)
 
 
-def unregister_lane(name: str) -> None:
-    _lanes.pop(name, None)
-
-
 def lanes() -> list[Lane]:
     return list(_lanes.values())
