@@ -163,14 +163,16 @@ def stage_delays(corp) -> dict[str, list[float]]:
     from siyu.engagement.models import WelcomeDelivery
     from siyu.wecom.models import WeComEvent
 
-    stored = dict(WeComEvent.objects.for_corp(corp).filter(change_type="add_external_contact")
-                  .values_list("pk", "received_at"))
-    created = dict(WeComEvent.objects.for_corp(corp).filter(change_type="add_external_contact")
-                   .values_list("pk", "create_time"))
+    events = (WeComEvent.objects.for_corp(corp).filter(change_type="add_external_contact")
+              .values_list("pk", "received_at", "create_time"))
+    stored, ingress = {}, []
+    for pk, received_at, create_time in events:
+        stored[pk] = received_at
+        ingress.append((received_at.timestamp() - create_time) * 1000)
     sent = (WelcomeDelivery.objects.for_corp(corp).filter(status="sent")
             .values_list("event_id", "sent_at"))
     return {
-        "ingress": [(at.timestamp() - created[pk]) * 1000 for pk, at in stored.items()],
+        "ingress": ingress,
         "lane": [(at - stored[pk]).total_seconds() * 1000 for pk, at in sent if pk in stored],
     }
 
