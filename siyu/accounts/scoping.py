@@ -8,16 +8,7 @@ checks the permission, then narrows by the actor's data scope.
 from django.db.models import Q, QuerySet
 
 from siyu.accounts.roles import DataScope
-from siyu.core.errors import PermissionDenied
-
-
-def require(actor, permission: str) -> None:
-    if actor is None or not getattr(actor, "is_authenticated", False) or not actor.corp_id:
-        raise PermissionDenied("Sign in with a user of an enterprise to do this.")
-    if not actor.has_siyu_perm(permission):
-        raise PermissionDenied(
-            f"Your role ({actor.get_role_display()}) lacks the permission “{permission}”."
-        )
+from siyu.core.permissions import require
 
 
 def visible_employee_ids(actor) -> list[int] | None:

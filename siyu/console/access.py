@@ -14,8 +14,8 @@ from django.http import Http404
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 
-from siyu.accounts.scoping import require
 from siyu.core.errors import NotFound, PermissionDenied
+from siyu.core.permissions import require
 
 
 def console_view(permission: str | None = None):
