@@ -12,6 +12,8 @@ from siyu.accounts.models import Employee
 from siyu.accounts.scoping import require
 from siyu.core.audit import audit_record, diff
 from siyu.core.errors import Conflict, ValidationFailed
+from siyu.core.events import publish
+from siyu.customers.events import CustomerCreated
 from siyu.customers.models import Customer, CustomerTag, FollowRelation, TimelineEvent
 from siyu.customers.validation import clean_customer_fields
 
@@ -265,6 +267,8 @@ def _customer_for_contact(corp, contact: dict) -> Customer:
                          changes=diff({}, {"external_userid": ext, **fields}))
             timeline_add(corp=corp, customer=customer, kind=TimelineEvent.Kind.CREATED,
                          summary=_("Customer created"), data={"source": "wecom"})
+            publish(CustomerCreated(corp_id=corp.pk, customer_id=customer.pk,
+                                    external_userid=ext))
             return customer
     # A merge keeps WeCom's id on the duplicate when the primary had its own.
     while customer.merged_into_id is not None:

@@ -1,29 +1,23 @@
-"""Writes for welcome messages: editing the defaults and sending one per add event."""
+"""Writes for welcome messages: editing the defaults, and the rules and records of sending one
+per add (the sending itself is the welcome lane's, siyu.engagement.lane)."""
 
 import time
 from datetime import UTC, datetime, timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from siyu.accounts.models import Employee
 from siyu.core.audit import audit_record, diff
 from siyu.core.errors import ValidationFailed
-from siyu.customers.models import Customer
 from siyu.engagement.models import (
     STALE_SENDING_SECONDS,
     WORKER_STOPPED_REASON,
     WelcomeDelivery,
     WelcomeTemplate,
 )
-from siyu.engagement.selectors import welcome_for
-from siyu.engagement.welcome import Welcome, welcome_render, welcome_validate
-from siyu.wecom.welcome import WelcomeRejected, add_event, welcome_message_send
-
-# WeCom accepts a WelcomeCode for 20 seconds after the event; past that a call only wastes
-# quota and a worker's time.
-WELCOME_WINDOW_SECONDS = 20
+from siyu.engagement.welcome import Welcome, welcome_validate
+from siyu.wecom.welcome_feed import WELCOME_WINDOW_SECONDS
 
 Status = WelcomeDelivery.Status
 
@@ -95,72 +89,11 @@ def not_to_send(event, welcome: Welcome | None) -> tuple[str, str] | None:
     return None
 
 
-def _claim(corp, event, **fields) -> WelcomeDelivery | None:
-    """Inserts the event's delivery row; None when another dispatch already has it."""
-    try:
-        with transaction.atomic():
-            return WelcomeDelivery.objects.create(corp=corp, dedupe_key=event.dedupe_key,
-                                                  event_id=event.event_id, **fields)
-    except IntegrityError:
-        return None
-
-
-def _finish(delivery: WelcomeDelivery, status: str, reason: str = "", **fields) -> None:
-    delivery.status, delivery.reason = status, reason[:255]
-    for name, value in fields.items():
-        setattr(delivery, name, value)
-    delivery.save()
-
-
-def _link_customer(corp, delivery: WelcomeDelivery, external_userid: str) -> None:
-    customer = Customer.objects.for_corp(corp).filter(external_userid=external_userid).first()
-    if customer is not None:
-        WelcomeDelivery.objects.for_corp(corp).filter(pk=delivery.pk, customer__isnull=True)\
-            .update(customer=customer)
-        delivery.customer = customer
-
-
-def welcome_send(corp, event_id: int, *, override: Welcome | None = None):
-    """Sends the welcome for the add event ``event_id`` at most once, recording what happened.
-
-    ``override`` is the live code's own welcome when the customer came through one. A delivery
-    the welcome lane made before the customer was stored is linked to the customer here.
-    Returns the WelcomeDelivery (the existing one for a duplicate), or None if there is no such
-    event.
-    Deliberately not one transaction: the claim row commits before WeCom is called, so a
-    concurrent or repeated dispatch of the same event sees it and does not send again."""
-    event = add_event(corp, event_id)
-    if event is None:
-        return None
-    existing = WelcomeDelivery.objects.for_corp(corp).filter(dedupe_key=event.dedupe_key).first()
-    if existing is not None:
-        if existing.customer_id is None and event.external_userid:
-            _link_customer(corp, existing, event.external_userid)
-        return existing
-    employee = Employee.objects.for_corp(corp).filter(userid=event.userid).first()
-    customer = (Customer.objects.for_corp(corp).filter(external_userid=event.external_userid)
-                .first() if event.external_userid else None)
-    event_time = event_datetime(event)
-    welcome = welcome_for(corp, employee, override) if employee or override else None
-    delivery = _claim(corp, event, customer=customer, employee=employee,
-                      event_time=event_time, status=Status.SENDING,
-                      source=welcome.source if welcome else "")
-    if delivery is None:
-        return WelcomeDelivery.objects.for_corp(corp).get(dedupe_key=event.dedupe_key)
-    if (settled := not_to_send(event, welcome)) is not None:
-        _finish(delivery, *settled)
-        return delivery
-    text = welcome_render(welcome.text, customer_name=customer.name if customer else "",
-                          employee_name=employee.name if employee else "")
-    try:
-        welcome_message_send(corp, welcome_code=event.welcome_code, text=text,
-                             attachments=welcome.attachments)
-    except WelcomeRejected as rejected:
-        _finish(delivery, Status.FAILED, rejected.reason, errcode=rejected.errcode)
-        return delivery
-    sent_at = timezone.now()
-    _finish(delivery, Status.SENT, sent_at=sent_at, latency_ms=latency_ms(event_time, sent_at))
-    return delivery
+def welcome_delivery_link_customer(*, corp_id: int, event_key: str, customer_id: int) -> int:
+    """Links an add's delivery to its customer once the customer exists (the lane sends before
+    the add's dispatch has stored the customer)."""
+    return (WelcomeDelivery.objects.for_corp(corp_id)
+            .filter(dedupe_key=event_key, customer__isnull=True).update(customer_id=customer_id))
 
 
 def welcome_deliveries_close_stopped(*, now=None) -> int:

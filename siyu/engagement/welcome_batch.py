@@ -1,7 +1,7 @@
-"""Welcome messages for many add events at once, for the welcome lane (siyu.wecom.welcome_lane),
-which sends them during a burst: one insert claims a whole batch, one update records how each
-send went. Same rules and records as :func:`siyu.engagement.services.welcome_send`, which the
-dispatch of each add still calls (it finds the lane's row and sends nothing twice)."""
+"""Claiming and recording welcome deliveries many at once, for the welcome lane
+(siyu.engagement.lane): one insert claims a batch of adds, one statement records the outcomes
+of the sends that finished. The delivery row (unique per add) is what makes a welcome go out
+once, whichever lane took the add."""
 
 import secrets
 from dataclasses import dataclass
@@ -10,6 +10,7 @@ from django.db import connections, transaction
 from django.utils import timezone
 
 from siyu.accounts.models import Employee
+from siyu.customers.models import Customer
 from siyu.engagement.models import WelcomeDelivery
 from siyu.engagement.selectors import welcome_for
 from siyu.engagement.services import event_datetime, latency_ms, not_to_send
@@ -23,34 +24,42 @@ class Pending:
     """A welcome this round owns and must send."""
 
     delivery: WelcomeDelivery
-    event: object  # siyu.wecom.welcome.AddEvent
+    event: object  # siyu.wecom.callback_events.ContactAdded
     welcome: Welcome
     employee_name: str
+    customer_name: str = ""  # known already (a returning customer); else read from WeCom
 
 
 def welcome_claim_batch(corp, events, *, overrides: dict) -> list[Pending]:
-    """Claims the deliveries of ``events`` (AddEvents of one corp) that nobody has claimed:
+    """Claims the deliveries of ``events`` (ContactAdded of one corp) that nobody has claimed:
     rows settled at once (no WelcomeCode, no template, late) are written settled, the others
-    as "sending". ``overrides``: dedupe_key → the live code's Welcome. Returns what to send."""
+    as "sending". ``overrides``: event_key → a registered source's Welcome (a live code's).
+    Returns what to send."""
     userids = {e.userid for e in events}
     employees = {e.userid: e for e in Employee.objects.for_corp(corp).filter(userid__in=userids)}
+    # A returning customer is known already; a new one is linked once the add is dispatched.
+    customers = {ext: (pk, name) for ext, pk, name in Customer.objects.for_corp(corp)
+                 .filter(external_userid__in={e.external_userid for e in events})
+                 .values_list("external_userid", "pk", "name")}
     defaults: dict = {}
     token = secrets.token_hex(8)
     rows, plans = [], {}
     for event in events:
         employee = employees.get(event.userid)
-        override = overrides.get(event.dedupe_key)
+        override = overrides.get(event.event_key)
         if override is None and employee is not None and employee.pk not in defaults:
             defaults[employee.pk] = welcome_for(corp, employee)
         welcome = override or (defaults.get(employee.pk) if employee else None)
         settled = not_to_send(event, welcome)
         status, reason = settled or (Status.SENDING, "")
         rows.append(WelcomeDelivery(
-            corp=corp, dedupe_key=event.dedupe_key, event_id=event.event_id, employee=employee,
+            corp=corp, dedupe_key=event.event_key, event_id=event.event_id, employee=employee,
+            customer_id=customers.get(event.external_userid, (None, ""))[0],
             event_time=event_datetime(event), status=status, reason=reason, claim_token=token,
             source=welcome.source if welcome else ""))
         if settled is None:
-            plans[event.dedupe_key] = (event, welcome, employee.name if employee else "")
+            plans[event.event_key] = (event, welcome, employee.name if employee else "",
+                                      customers.get(event.external_userid, (None, ""))[1])
     # Rows that exist already (a dispatch or another lane got there first) are skipped.
     WelcomeDelivery.objects.bulk_create(rows, ignore_conflicts=True)
     owned = (WelcomeDelivery.objects.for_corp(corp)

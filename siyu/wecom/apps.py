@@ -9,12 +9,9 @@ class WecomConfig(AppConfig):
     verbose_name = _("WeCom integration")
 
     def ready(self):
-        from siyu.core.jobs import register_lane, register_periodic
+        from siyu.core.jobs import register_periodic
         from siyu.wecom.sweeper import sweep_periodic
-        from siyu.wecom.welcome_lane import run_welcome_round
 
         # Workers re-drive callbacks whose dispatch was lost (see siyu.wecom.sweeper).
         register_periodic("wecom.sweep", sweep_periodic,
                           every_seconds=settings.SIYU_WECOM_SWEEP_EVERY_SECONDS)
-        # Welcome messages of new adds, in batches within WeCom's 20 s (siyu.wecom.welcome_lane).
-        register_lane("wecom.welcomes", run_welcome_round)

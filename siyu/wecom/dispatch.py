@@ -1,89 +1,46 @@
-"""Dispatch stored callbacks to the handlers registered for their (Event, ChangeType).
+"""Dispatch: a stored callback becomes a typed WeCom event, delivered to its subscribers.
 
-Handlers live in :mod:`siyu.wecom.handlers` and register themselves::
-
-    @handles("change_external_contact", "add_external_contact")
-    def on_add(corp, payload: dict, event: WeComEvent) -> None: ...
-
-``handles(event, "*")`` catches every ChangeType of an event that has no specific handler.
+:func:`siyu.wecom.callback_events.typed_event` says what the callback is (a contact added, a
+group changed, …); ``siyu.core.events.deliver`` runs the subscribers that the domain apps
+registered for it. The transport decides nothing about customers, tags, groups or codes.
 
 Each dispatch first *claims* the event with a conditional UPDATE (stored/failed, or a
 dispatching claim whose lease ran out → dispatching), so two workers handed the same event never
-both run its handler. The handler runs outside a transaction on purpose: it calls WeCom over
+both deliver it. Delivery runs outside a transaction on purpose: subscribers call WeCom over
 HTTP, and on SQLite an open transaction holds the database write lock, which would stall
-callback ingress. Handlers are therefore idempotent (they converge to the same state when run
-again), which is also what makes duplicate and out-of-order deliveries harmless.
+callback ingress. Subscribers are therefore idempotent (they converge to the same state when
+run again), which is also what makes duplicate and out-of-order deliveries harmless.
 
-An add's welcome message cannot wait behind the rest of the queue (WeCom accepts its
-WelcomeCode for 20 seconds): the welcome lane (:mod:`siyu.wecom.welcome_lane`) sends it in a
-batch first and keeps what it read from WeCom on the event (``event.carry``), which the add's
-handler uses instead of asking again.
+An add's welcome message does not wait for any of this: the welcome lane (siyu.engagement)
+takes adds straight from the stored callbacks (siyu.wecom.welcome_feed).
 """
 
-import importlib
 import logging
-from collections.abc import Callable
 from datetime import timedelta
 from traceback import format_exception
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, InterfaceError, OperationalError
 from django.db.models import F, Q
 from django.utils import timezone
 
+from siyu.core.events import deliver
 from siyu.core.jobs import TransientError
+from siyu.wecom.callback_events import typed_event
 from siyu.wecom.models import WeComEvent
 
 logger = logging.getLogger("siyu.wecom.dispatch")
 
 Status = WeComEvent.Status
-Handler = Callable[..., object]
-ANY_CHANGE = "*"
 # Failures worth another attempt; anything else is a bug or a permanent refusal. An
-# IntegrityError is two handlers inserting the same row at once (threaded workers, e.g. two tag
-# callbacks creating one tag group): handlers are idempotent, so the retry finds the row.
+# IntegrityError is two subscribers inserting the same row at once (threaded workers, e.g. two
+# tag callbacks creating one tag group): subscribers are idempotent, so the retry finds the row.
 RETRYABLE = (TransientError, OperationalError, InterfaceError, IntegrityError)
 ERROR_MAX_CHARS = 4000
 
-_handlers: dict[tuple[str, str], Handler] = {}
-_handlers_loaded = False
-
 
 class DispatchFailed(Exception):
-    """A handler failed for good (not retryable, or out of attempts); the event is "failed"."""
-
-
-def handles(event: str, change_type: str):
-    """Register ``fn(corp, payload, event)`` for callbacks of this Event and ChangeType."""
-
-    def register(fn: Handler) -> Handler:
-        key = (event, change_type)
-        existing = _handlers.get(key)
-        if existing is not None and _name(existing) != _name(fn):
-            raise ImproperlyConfigured(
-                f"Two handlers for {event}/{change_type}: {_name(existing)} and {_name(fn)}.")
-        _handlers[key] = fn
-        return fn
-
-    return register
-
-
-def _name(fn) -> str:
-    return f"{fn.__module__}.{getattr(fn, '__qualname__', type(fn).__qualname__)}"
-
-
-def load_handlers() -> None:
-    # Imported on first use, not at module level: handler modules import this module.
-    global _handlers_loaded
-    if not _handlers_loaded:
-        importlib.import_module("siyu.wecom.handlers")
-        _handlers_loaded = True
-
-
-def handler_for(event: str, change_type: str) -> Handler | None:
-    load_handlers()
-    return _handlers.get((event, change_type)) or _handlers.get((event, ANY_CHANGE))
+    """Delivery failed for good (not retryable, or out of attempts); the event is "failed"."""
 
 
 def lease_seconds() -> float:
@@ -107,7 +64,7 @@ def claimable(now) -> Q:
 
 
 def dispatch_event(event_id: int, *, corp_id: int | None = None) -> str | None:
-    """Run the handler of one stored event. Returns the event's new status, or None when
+    """Deliver one stored event to its subscribers. Returns the event's new status, or None when
     there was nothing to do (already dispatched, or another worker holds it).
 
     Retryable failures are recorded and re-raised as TransientError (the job retries);
@@ -121,16 +78,15 @@ def dispatch_event(event_id: int, *, corp_id: int | None = None) -> str | None:
         logger.debug("WeCom event %s: nothing to dispatch (done or claimed elsewhere).",
                      event_id)
         return None
-    # The corp (and the decryption of its secrets) is loaded only for events with a handler.
     event = events.get(pk=event_id)
     mine = events.filter(pk=event_id, status=Status.DISPATCHING, claimed_at=claimed_at)
-    handler = handler_for(event.event, event.change_type)
-    if handler is None:
-        mine.update(status=Status.IGNORED, dispatched_at=timezone.now(), claimed_at=None,
-                    next_attempt_at=None, error="")
-        return Status.IGNORED
     try:
-        handler(event.corp, event.payload, event)
+        typed = typed_event(event)
+        if typed is None:
+            mine.update(status=Status.IGNORED, dispatched_at=timezone.now(), claimed_at=None,
+                        next_attempt_at=None, error="")
+            return Status.IGNORED
+        deliver(typed)
     except Exception as exc:
         return _record_failure(event, mine, exc)
     if not mine.update(status=Status.DISPATCHED, dispatched_at=timezone.now(), claimed_at=None,

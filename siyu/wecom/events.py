@@ -76,10 +76,3 @@ def dedupe_key(payload: dict, raw_xml: str) -> str:
     key = ":".join(str(part) for part in parts)
     # Keys stay readable in the console; overlong ids (never seen in practice) are hashed.
     return key if len(key) <= KEY_MAX_LENGTH else f"{event}:{_digest(key)}"
-
-
-def welcome_due(payload: dict) -> bool:
-    """Whether a stored event awaits its welcome message (siyu.wecom.welcome_lane)."""
-    return (payload.get("Event") == "change_external_contact"
-            and payload.get("ChangeType") == "add_external_contact"
-            and bool(payload.get("WelcomeCode")))

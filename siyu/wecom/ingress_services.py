@@ -17,9 +17,10 @@ from django.utils.translation import gettext as _
 from siyu.core.audit import audit_record
 from siyu.core.errors import Conflict
 from siyu.wecom.crypto import CryptoError, WeComCrypto
-from siyu.wecom.events import dedupe_key, parse_event, welcome_due
+from siyu.wecom.events import dedupe_key, parse_event
 from siyu.wecom.ingress_selectors import event_get_for
 from siyu.wecom.models import CallbackNonce, WeComEvent
+from siyu.wecom.welcome_feed import welcome_due
 
 NONCE_MAX_LENGTH = 64
 

@@ -34,13 +34,8 @@ class WeComEvent(TenantModel):
     # sweeper may re-drive a failed event (null: failed for good, or not failed).
     claimed_at = models.DateTimeField(null=True, blank=True)
     next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
-    # An add with a WelcomeCode whose welcome the welcome lane (siyu.wecom.welcome_lane) has
-    # not handled yet; and what the lane read from WeCom, so the dispatch does not ask again.
+    # An add with a WelcomeCode that no welcome lane has taken yet (siyu.wecom.welcome_feed).
     welcome_due = models.BooleanField(default=False)
-    # The lane round that took the event off welcome_due (a conditional UPDATE), so two worker
-    # processes' lanes never work on the same adds.
-    welcome_round = models.CharField(max_length=16, blank=True, default="")
-    carry = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["-received_at", "-id"]

@@ -1,5 +1,6 @@
-"""welcome_send against the WeCom simulator over real HTTP: sent once with the placeholders
-filled, never twice for a duplicate, 41051 and late events recorded with their reasons."""
+"""The welcome lane's rules against the WeCom simulator over real HTTP: sent once with the
+placeholders filled, never twice for a duplicate, 41051 and late events recorded with their
+reasons, a registered source's welcome winning over the default, a killed send never resent."""
 
 import time
 from datetime import timedelta
@@ -10,11 +11,9 @@ from django.utils import timezone
 from siyu.accounts.tests.factories import EmployeeFactory
 from siyu.customers.tests.factories import CustomerFactory
 from siyu.engagement.models import WelcomeDelivery
-from siyu.engagement.services import (
-    welcome_deliveries_close_stopped,
-    welcome_send,
-    welcome_template_save,
-)
+from siyu.engagement import welcome_sources
+from siyu.engagement.lane import WelcomeLane
+from siyu.engagement.services import welcome_deliveries_close_stopped, welcome_template_save
 from siyu.engagement.welcome import Welcome
 from siyu.wecom.client import sync_client_for
 from siyu.wecom.models import WeComEvent
@@ -22,6 +21,8 @@ from siyu.wecom.simulator.testing import running_simulator
 from tests.fixtures import corp_on_simulator
 
 SEND = "externalcontact/send_welcome_msg"
+# transaction=True: the lane's sends run on a thread of their own, with their own connection.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
@@ -31,7 +32,7 @@ def sim():
 
 
 @pytest.fixture
-def corp(db, sim, settings):
+def corp(sim, settings):
     return corp_on_simulator(sim, settings)
 
 
@@ -45,7 +46,19 @@ def add_event(corp, code, *, create_time=None, welcome_code=None, key=None):
     return WeComEvent.objects.create(
         corp=corp, dedupe_key=key or f"add:{code.external_userid}:{create_time}",
         event="change_external_contact", change_type="add_external_contact",
-        create_time=create_time, raw_xml="<xml/>", payload=payload)
+        create_time=create_time, raw_xml="<xml/>", payload=payload, welcome_due=True)
+
+
+def welcome_send(corp, event) -> WelcomeDelivery:
+    """One lane round over the stored add, its send recorded; the add's delivery."""
+    WeComEvent.objects.for_corp(corp).filter(pk=event.pk).update(welcome_due=True)
+    lane = WelcomeLane()
+    try:
+        lane.run_round()
+        lane.drain()
+    finally:
+        lane.close()
+    return WelcomeDelivery.objects.for_corp(corp).get(dedupe_key=event.dedupe_key)
 
 
 def send_calls(sim) -> int:
@@ -70,7 +83,7 @@ def added(corp, sim):
 def test_sent_once_with_placeholders_filled(corp, sim, added):
     code, employee = added
     event = add_event(corp, code)
-    delivery = welcome_send(corp, event.pk)
+    delivery = welcome_send(corp, event)
     assert (delivery.status, delivery.source, delivery.reason) == ("sent", "employee", "")
     assert delivery.employee == employee and delivery.customer.name == "小王"
     assert delivery.event_id == event.pk and delivery.latency_ms is not None
@@ -83,18 +96,19 @@ def test_sent_once_with_placeholders_filled(corp, sim, added):
 def test_duplicate_dispatch_does_not_resend(corp, sim, added):
     code, _employee = added
     event = add_event(corp, code)
-    first = welcome_send(corp, event.pk)
-    again = welcome_send(corp, event.pk)
+    first = welcome_send(corp, event)
+    again = welcome_send(corp, event)  # a second lane takes the same add
     assert again.pk == first.pk and again.status == "sent"
     assert len(sim.control.welcome_messages()) == 1
     assert send_calls(sim) == 1
     assert WelcomeDelivery.objects.for_corp(corp).count() == 1
 
 
-def test_live_code_override_wins(corp, sim, added):
+def test_a_registered_source_wins_over_the_default(corp, sim, added, monkeypatch):
     code, _employee = added
-    delivery = welcome_send(corp, add_event(corp, code).pk,
-                            override=Welcome("来自活码 {customer_name}"))
+    monkeypatch.setattr(welcome_sources, "_sources", [lambda corp, adds: {
+        a.event_key: Welcome("来自活码 {customer_name}", [], "live_code") for a in adds}])
+    delivery = welcome_send(corp, add_event(corp, code))
     assert (delivery.status, delivery.source) == ("sent", "live_code")
     [received] = sim.control.welcome_messages()
     assert received["text"] == "来自活码 小王" and not received["attachments"]
@@ -104,7 +118,7 @@ def test_expired_code_is_recorded_as_failed(corp, sim, added):
     code, _employee = added
     event = add_event(corp, code)
     sim.control.advance_clock(21)  # the simulator's clock: the code is now past its 20 s
-    delivery = welcome_send(corp, event.pk)
+    delivery = welcome_send(corp, event)
     assert (delivery.status, delivery.errcode) == ("failed", 41051)
     assert delivery.reason == "41051 welcome code expired or used"
     assert sim.control.welcome_messages() == []
@@ -113,13 +127,13 @@ def test_expired_code_is_recorded_as_failed(corp, sim, added):
 def test_used_code_is_recorded_as_failed(corp, sim, added):
     code, _employee = added
     sync_client_for(corp).send_welcome_msg(code, text="another app was first")
-    delivery = welcome_send(corp, add_event(corp, code).pk)
+    delivery = welcome_send(corp, add_event(corp, code))
     assert (delivery.status, delivery.reason) == ("failed", "41051 welcome code expired or used")
 
 
 def test_late_event_is_refused_without_calling(corp, sim, added):
     code, _employee = added
-    delivery = welcome_send(corp, add_event(corp, code, create_time=int(time.time()) - 25).pk)
+    delivery = welcome_send(corp, add_event(corp, code, create_time=int(time.time()) - 25))
     assert delivery.status == "failed" and delivery.reason.startswith("late: ")
     assert "20 s window" in delivery.reason
     assert send_calls(sim) == 0 and sim.control.welcome_messages() == []
@@ -127,19 +141,15 @@ def test_late_event_is_refused_without_calling(corp, sim, added):
 
 def test_no_welcome_code_or_no_template_is_skipped(corp, sim, added):
     code, _employee = added
-    delivery = welcome_send(corp, add_event(corp, code, welcome_code="").pk)
+    delivery = welcome_send(corp, add_event(corp, code, welcome_code=""))
     assert (delivery.status, delivery.reason) == ("skipped", "no WelcomeCode in the event")
     userids = [e["userid"] for e in sim.control.population()["users"]]
     other_userid = next(u for u in userids if u != code.userid)
     EmployeeFactory(corp=corp, userid=other_userid)
     stranger = sim.control.add_customer(other_userid, state="")
-    delivery = welcome_send(corp, add_event(corp, stranger).pk)
+    delivery = welcome_send(corp, add_event(corp, stranger))
     assert (delivery.status, delivery.reason) == ("skipped", "no template")
     assert send_calls(sim) == 0
-
-
-def test_unknown_event_gives_none(corp):
-    assert welcome_send(corp, 999_999) is None
 
 
 def test_worker_stopped_mid_send_is_unknown_and_never_resent(corp, sim, added):
@@ -151,12 +161,12 @@ def test_worker_stopped_mid_send_is_unknown_and_never_resent(corp, sim, added):
     event = add_event(corp, code)
     WelcomeDelivery.objects.create(corp=corp, dedupe_key=event.dedupe_key, event_id=event.pk,
                                    employee=employee, status="sending")
-    again = welcome_send(corp, event.pk)
+    again = welcome_send(corp, event)
     assert again.status == "sending" and again.display_status == "sending"
     WelcomeDelivery.objects.for_corp(corp).update(
         created_at=timezone.now() - timedelta(seconds=90))
-    assert welcome_send(corp, event.pk).display_status == "unknown"
+    assert welcome_send(corp, event).display_status == "unknown"
     assert welcome_deliveries_close_stopped() == 1
-    closed = welcome_send(corp, event.pk)
+    closed = welcome_send(corp, event)
     assert (closed.status, closed.display_status) == ("failed", "unknown")
     assert send_calls(sim) == 0 and sim.control.welcome_messages() == []

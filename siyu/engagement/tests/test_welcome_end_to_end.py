@@ -1,12 +1,14 @@
 """End to end over real HTTP: a customer adds an employee in the simulator, which sends the
 encrypted add_external_contact callback to Siyu's callback endpoint (the live server); the
-dispatch (what a worker runs) upserts the customer and sends the employee's default welcome
-back to the simulator with the WelcomeCode, once, however often the event is dispatched."""
+welcome lane (what every worker runs) sends the employee's default welcome back to the
+simulator with the WelcomeCode, once; the dispatch upserts the customer and links the delivery
+to it, however often the event is dispatched."""
 
 import pytest
 
 from siyu.accounts.tests.factories import CorpFactory, EmployeeFactory
 from siyu.customers.models import Customer
+from siyu.engagement.lane import WelcomeLane
 from siyu.engagement.models import WelcomeDelivery
 from siyu.engagement.services import welcome_template_save
 from siyu.wecom.dispatch import dispatch_event
@@ -42,6 +44,12 @@ def test_add_callback_sends_the_default_welcome_once(corp, sim):
     assert code and sim.control.wait_callbacks(30)
     event = WeComEvent.objects.for_corp(corp).get(change_type="add_external_contact")
 
+    lane = WelcomeLane()
+    try:
+        assert lane.run_round() == 1
+        lane.drain()
+    finally:
+        lane.close()
     assert dispatch_event(event.pk) == "dispatched"
     customer = Customer.objects.for_corp(corp).get(external_userid=code.external_userid)
     [received] = sim.control.welcome_messages()

@@ -7,11 +7,15 @@ the state after everything happened, which is exactly what the handlers see in p
 import copy
 import itertools
 
+from siyu.core import events
 from siyu.customers.models import Customer, CustomerTag, FollowRelation, TimelineEvent
 from siyu.groups.models import CustomerGroup, GroupMember, GroupMemberEvent
 from siyu.tags.models import Tag, TagGroup
-from siyu.wecom.dispatch import handler_for
+from siyu.wecom.callback_events import typed_event
 from siyu.wecom.errors import WeComError
+from siyu.wecom.events import dedupe_key
+from siyu.wecom.models import WeComEvent
+from tests.jobs import run_ready_jobs
 
 
 class FakeWeCom:
@@ -104,9 +108,14 @@ def tag_event(change_type, wecom_id, create_time, tag_type="tag") -> dict:
 
 
 def deliver(corp, payload: dict) -> None:
-    handler = handler_for(payload["Event"], payload["ChangeType"])
-    assert handler is not None, payload
-    handler(corp, payload, None)
+    """What dispatch does with the callback (its typed event to the subscribers), then the jobs
+    the subscribers' domain events queued, as the workers would run them."""
+    stored = WeComEvent(corp=corp, event=payload["Event"], change_type=payload["ChangeType"],
+                        payload=payload, dedupe_key=dedupe_key(payload, ""))
+    typed = typed_event(stored)
+    assert typed is not None, payload
+    events.deliver(typed)
+    run_ready_jobs()
 
 
 def orders(events: list, limit: int | None = None):

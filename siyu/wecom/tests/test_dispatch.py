@@ -1,4 +1,5 @@
-"""Dispatch of stored callbacks: handlers, statuses, retries, claims, and the sweeper."""
+"""Dispatch of stored callbacks: typed events delivered to subscribers, statuses, retries, claims,
+and the sweeper."""
 
 import threading
 import time
@@ -6,18 +7,19 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.db import IntegrityError, OperationalError, connection
 from django.utils import timezone
 from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
+from siyu.core import events
+from siyu.core.events import Subscription
 from siyu.core.jobs import TransientError
 from siyu.core.jobs.periodic import periodic_hooks
 from siyu.core.jobs.worker import SiyuWorker
-from siyu.wecom import dispatch
-from siyu.wecom.dispatch import DispatchFailed, dispatch_event, handler_for, handles
+from siyu.wecom.callback_events import TagChanged
+from siyu.wecom.dispatch import DispatchFailed, dispatch_event
 from siyu.wecom.events import dedupe_key, parse_event
 from siyu.wecom.models import CallbackNonce, WeComEvent
 from siyu.wecom.sweeper import sweep
@@ -25,30 +27,35 @@ from siyu.wecom.tasks import dispatch_wecom_event
 from siyu.wecom.tests.callback_helpers import event_xml, post_callback
 
 Status = WeComEvent.Status
-# An event no real handler claims, so only the test's own handler runs.
-EVENT = "siyu_test_event"
-CHANGE = "test_change"
+# A tag callback: the test's subscriber replaces the real ones, so only it runs.
+EVENT = "change_external_tag"
+CHANGE = "create"
 TASK_PATH = "siyu.wecom.tasks.dispatch_wecom_event"
 
 
 @pytest.fixture
 def recorded(monkeypatch):
-    """Register a handler for EVENT/CHANGE that records its calls; set .fail to raise."""
+    """Subscribe a recorder to TagChanged in place of the real subscribers; set .fail to raise."""
 
     class Recorder:
         calls: list
         fail = None
 
-        def __call__(self, corp, payload, event):
-            self.calls.append((corp.pk, payload, event.pk))
+        def __call__(self, event):
+            self.calls.append((event.corp_id, event, event.event_id))
             if self.fail is not None:
                 raise self.fail
 
     recorder = Recorder()
     recorder.calls = []
-    dispatch.load_handlers()
-    monkeypatch.setitem(dispatch._handlers, (EVENT, CHANGE), recorder)
+    only(monkeypatch, recorder)
     return recorder
+
+
+def only(monkeypatch, handler):
+    """``handler`` as the one subscriber of TagChanged for this test."""
+    monkeypatch.setitem(events._subscriptions, TagChanged.name,
+                        [Subscription(TagChanged.name, "test.subscriber", handler)])
 
 
 def store(corp, xml=None, **changes) -> WeComEvent:
@@ -62,7 +69,7 @@ def store(corp, xml=None, **changes) -> WeComEvent:
 
 
 def marker_xml(corp) -> str:
-    return event_xml(corp.corp_id, Event=EVENT, ChangeType=CHANGE, Serial=time.monotonic_ns())
+    return event_xml(corp.corp_id, Event=EVENT, ChangeType=CHANGE, Id=f"et{time.monotonic_ns()}")
 
 
 def reload(event) -> WeComEvent:
@@ -79,39 +86,6 @@ def run_jobs():
         worker.run_task(row)
 
 
-# --- registry ----------------------------------------------------------------------------------
-
-def test_handles_registers_and_wildcard_catches_other_change_types(monkeypatch):
-    monkeypatch.setattr(dispatch, "_handlers", {})
-    monkeypatch.setattr(dispatch, "_handlers_loaded", True)
-
-    @handles("change_external_tag", "create")
-    def on_create(corp, payload, event):
-        return "create"
-
-    @handles("change_external_tag", "*")
-    def on_any(corp, payload, event):
-        return "any"
-
-    assert handler_for("change_external_tag", "create") is on_create
-    assert handler_for("change_external_tag", "shuffle") is on_any
-    assert handler_for("change_external_chat", "create") is None
-
-
-def test_two_different_handlers_for_one_change_are_refused(monkeypatch):
-    monkeypatch.setattr(dispatch, "_handlers", {})
-
-    @handles("e", "c")
-    def first(corp, payload, event):
-        pass
-
-    handles("e", "c")(first)  # the same function again (a re-import) is fine
-    with pytest.raises(ImproperlyConfigured, match="Two handlers"):
-        @handles("e", "c")
-        def second(corp, payload, event):
-            pass
-
-
 # --- outcomes ----------------------------------------------------------------------------------
 
 def test_handler_runs_with_corp_payload_and_event(world, recorded):
@@ -119,7 +93,7 @@ def test_handler_runs_with_corp_payload_and_event(world, recorded):
     assert dispatch_event(event.pk) == Status.DISPATCHED
     [(corp_pk, payload, event_pk)] = recorded.calls
     assert corp_pk == world.corp.pk and event_pk == event.pk
-    assert payload["ChangeType"] == CHANGE
+    assert isinstance(payload, TagChanged) and payload.change == CHANGE
     event = reload(event)
     assert event.status == Status.DISPATCHED and event.dispatched_at and event.attempts == 1
     assert event.claimed_at is None and event.error == ""
@@ -204,13 +178,12 @@ def test_a_claim_whose_lease_ran_out_is_taken_over(world, recorded, settings):
 def test_a_run_whose_claim_was_taken_over_does_not_record_its_outcome(world, monkeypatch):
     event = store(world.corp)
 
-    def slow_handler(corp, payload, ev):
+    def slow_handler(ev):
         # Meanwhile another worker takes the event over (our lease ran out).
-        WeComEvent.objects.for_corp(corp).filter(pk=ev.pk).update(
+        WeComEvent.objects.for_corp(ev.corp_id).filter(pk=ev.event_id).update(
             claimed_at=timezone.now() + timedelta(seconds=1))
 
-    dispatch.load_handlers()
-    monkeypatch.setitem(dispatch._handlers, (EVENT, CHANGE), slow_handler)
+    only(monkeypatch, slow_handler)
     assert dispatch_event(event.pk) is None
     assert reload(event).status == Status.DISPATCHING
 
@@ -223,12 +196,11 @@ def test_two_workers_dispatching_the_same_event_apply_it_once(monkeypatch):
     event = store(corp)
     calls, start = [], threading.Barrier(2)
 
-    def handler(corp, payload, ev):
-        calls.append(ev.pk)
+    def handler(ev):
+        calls.append(ev.event_id)
         time.sleep(0.3)  # hold the claim while the other worker tries
 
-    dispatch.load_handlers()
-    monkeypatch.setitem(dispatch._handlers, (EVENT, CHANGE), handler)
+    only(monkeypatch, handler)
     outcomes = []
 
     def worker():

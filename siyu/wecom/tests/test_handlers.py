@@ -15,9 +15,9 @@ from siyu.customers.models import Customer, CustomerTag, FollowRelation, Timelin
 from siyu.customers.tests.factories import CustomerTagFactory, TagFactory
 from siyu.groups.models import CustomerGroup, GroupMember, GroupMemberEvent
 from siyu.tags.models import Tag, TagGroup
+from siyu.wecom import reads
 from siyu.wecom.dispatch import dispatch_event
 from siyu.wecom.errors import WeComError, WeComTransientError
-from siyu.wecom.handlers import common
 from siyu.wecom.models import WeComEvent
 from siyu.wecom.tests.callback_helpers import contact_xml, event_xml, post_callback
 from siyu.wecom.tests.handler_helpers import (
@@ -50,7 +50,7 @@ def frozen_clock_in_english():
 @pytest.fixture
 def wecom(monkeypatch):
     fake = FakeWeCom()
-    monkeypatch.setattr(common, "client_factory", lambda corp: fake)
+    monkeypatch.setattr(reads, "client_factory", lambda corp: fake)
     return fake
 
 

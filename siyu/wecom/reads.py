@@ -1,7 +1,12 @@
-"""What the handlers share: the WeCom client they read details with, and how they tell
-"WeCom no longer has it" (go on with what the callback says) from a failure worth a retry."""
+"""Reading WeCom's current view for the subscribers of WeCom events.
+
+A callback says only *that* something changed; its subscribers read what WeCom holds now
+(``externalcontact/get``, ``groupchat/get``, the tag list) and tell "WeCom no longer has it"
+(go on with what the callback says) from a failure worth a retry.
+"""
 
 from siyu.core.jobs import TransientError
+from siyu.wecom.client import sync_client_for
 from siyu.wecom.errors import WeComError
 
 # Answers meaning the object is gone in WeCom; its delete callback comes, or came, on its own.
@@ -9,15 +14,8 @@ CONTACT_GONE = frozenset({84061, 40096})  # no such relationship / unknown exter
 CHAT_GONE = frozenset({40050})  # chat id not found: the group was dismissed
 TAG_GONE = frozenset({40068})  # tag or group id not found: deleted
 
-
-def _sync_client_for(corp):
-    from siyu.wecom.client import sync_client_for
-
-    return sync_client_for(corp)
-
-
 # Tests point this at a fake or a simulator-backed client.
-client_factory = _sync_client_for
+client_factory = sync_client_for
 
 
 def client(corp):
@@ -35,24 +33,6 @@ def fetch(call, *args, gone: frozenset, **kwargs) -> dict | None:
         raise
 
 
-def required(payload: dict, *fields: str) -> list[str]:
-    """The callback's values for ``fields``; a callback without them cannot be applied."""
-    missing = [f for f in fields if not str(payload.get(f) or "").strip()]
-    if missing:
-        raise ValueError(f"The callback lacks {', '.join(missing)}.")
-    return [str(payload[f]).strip() for f in fields]
-
-
-def event_time(payload: dict) -> int:
-    try:
-        value = int(payload.get("CreateTime") or 0)
-    except (TypeError, ValueError):
-        value = 0
-    if value <= 0:
-        raise ValueError("The callback lacks a valid CreateTime.")
-    return value
-
-
 def contact_view(answer: dict | None, external_userid: str) -> tuple[dict, list]:
     """(external_contact, follow_user) from externalcontact/get's answer; just the id when
     WeCom no longer has any relationship with this customer (no answer)."""
@@ -61,3 +41,21 @@ def contact_view(answer: dict | None, external_userid: str) -> tuple[dict, list]
     contact = dict(answer.get("external_contact") or {})
     contact.setdefault("external_userid", external_userid)
     return contact, list(answer.get("follow_user") or [])
+
+
+def customer_view(corp, external_userid: str) -> tuple[dict, list]:
+    """(external_contact, follow_user) as WeCom reports them now."""
+    answer = fetch(client(corp).get_external_contact, external_userid, gone=CONTACT_GONE)
+    return contact_view(answer, external_userid)
+
+
+def group_chat(corp, chat_id: str) -> dict | None:
+    """The group as WeCom reports it now; None once it is dismissed."""
+    answer = fetch(client(corp).groupchat_get, chat_id, gone=CHAT_GONE)
+    return (answer or {}).get("group_chat") or None
+
+
+def corp_tag_groups(corp, **ids) -> list:
+    """Corp tag groups (all, or those of ``tag_id=[…]`` / ``group_id=[…]``)."""
+    answer = fetch(client(corp).get_corp_tag_list, gone=TAG_GONE, **ids)
+    return list((answer or {}).get("tag_group") or [])
