@@ -14,11 +14,11 @@ WeCom accepts an add's WelcomeCode for 20 seconds, once. Every worker process ru
 
 Which welcome: a registered source's (a channel live code's own welcome,
 siyu.engagement.welcome_sources), else the employee's, else their department's. The customer's
-name is Siyu's for a returning customer, else read from WeCom when the text asks for it. A send WeCom answers with an error is
-recorded with its errcode and reason (41051: the code expired or was used); a send whose outcome
-is unknown (the network failed after the client's retries) is recorded as not confirmed and
-never tried again, as is a delivery left "sending" by a killed worker
-(welcome_deliveries_close_stopped): a WelcomeCode is single-use.
+name is Siyu's for a returning customer, else read from WeCom when the text asks for it.
+A send WeCom answers with an error is recorded with its errcode and reason (41051: the code
+expired or was used); a send whose outcome is unknown (the network failed after the client's
+retries) is recorded as not confirmed and never tried again, as is a delivery left "sending" by
+a killed worker (welcome_deliveries_close_stopped): a WelcomeCode is single-use.
 """
 
 import asyncio

@@ -16,6 +16,7 @@ from siyu.acquisition.services import live_code_create
 from siyu.acquisition.tasks import live_code_add_followup, refresh_live_code
 from siyu.customers.models import Customer, CustomerTag, FollowRelation, TimelineEvent
 from siyu.customers.tests.factories import TagFactory
+from siyu.engagement.lane import WelcomeLane
 from siyu.engagement.models import WelcomeDelivery
 from siyu.engagement.services import welcome_template_save
 from siyu.wecom.client import sync_client_for
@@ -24,7 +25,8 @@ from siyu.wecom.models import WeComEvent
 from siyu.wecom.simulator.testing import running_simulator
 from tests.fixtures import corp_on_simulator
 
-pytestmark = pytest.mark.usefixtures("in_english")
+# transaction=True: the welcome lane sends from a thread of its own, with its own connection.
+pytestmark = [pytest.mark.usefixtures("in_english"), pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +36,7 @@ def sim():
 
 
 @pytest.fixture
-def corp(db, sim, settings):
+def corp(sim, settings):
     return corp_on_simulator(sim, settings)
 
 
@@ -68,7 +70,7 @@ def stored_add(corp, scanned, *, create_time=None, state=None):
     return WeComEvent.objects.create(
         corp=corp, dedupe_key=f"add:{scanned.userid}:{scanned.external_userid}:{create_time}",
         event="change_external_contact", change_type="add_external_contact",
-        create_time=create_time, raw_xml="<xml/>", payload=payload)
+        create_time=create_time, raw_xml="<xml/>", payload=payload, welcome_due=True)
 
 
 def welcomes_to(sim, scanned) -> list[dict]:
@@ -78,6 +80,14 @@ def welcomes_to(sim, scanned) -> list[dict]:
 
 
 def dispatch(event, django_capture_on_commit_callbacks):
+    """What the workers do with a stored add: the welcome lane sends its welcome, then the
+    dispatch applies it."""
+    lane = WelcomeLane()
+    try:
+        lane.run_round()
+        lane.drain()
+    finally:
+        lane.close()
     with django_capture_on_commit_callbacks(execute=True):
         return dispatch_event(event.pk, corp_id=event.corp_id)
 

@@ -9,8 +9,8 @@ import pytest
 from siyu.accounts.tests.factories import EmployeeFactory, UserFactory
 from siyu.acquisition.services import live_code_create
 from siyu.customers.models import Customer
-from siyu.engagement.models import WelcomeDelivery
 from siyu.engagement.lane import WelcomeLane
+from siyu.engagement.models import WelcomeDelivery
 from siyu.engagement.services import welcome_template_save
 from siyu.engagement.welcome_batch import welcome_claim_batch
 from siyu.wecom.callback_events import typed_event

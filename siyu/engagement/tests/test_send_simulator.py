@@ -10,9 +10,9 @@ from django.utils import timezone
 
 from siyu.accounts.tests.factories import EmployeeFactory
 from siyu.customers.tests.factories import CustomerFactory
-from siyu.engagement.models import WelcomeDelivery
 from siyu.engagement import welcome_sources
 from siyu.engagement.lane import WelcomeLane
+from siyu.engagement.models import WelcomeDelivery
 from siyu.engagement.services import welcome_deliveries_close_stopped, welcome_template_save
 from siyu.engagement.welcome import Welcome
 from siyu.wecom.client import sync_client_for
