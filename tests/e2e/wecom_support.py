@@ -8,6 +8,9 @@ timings a test shortens (stale heartbeats, dispatch lease, sweeper).
 
 from collections import Counter
 
+from django_tasks_db.compat import TaskResultStatus
+from django_tasks_db.models import DBTaskResult
+
 from siyu.wecom.models import WeComEvent
 from tests.worker_processes import WorkerProcesses
 
@@ -40,9 +43,13 @@ def statuses(corp) -> Counter:
 
 
 def settled(corp, expected_events: int) -> bool:
-    """Every expected callback is stored and none is left to dispatch."""
+    """Every expected callback is stored, none is left to dispatch, and no job its subscribers
+    queued (domain events' subscribers) is left to run."""
     counts = statuses(corp)
-    return sum(counts.values()) == expected_events and not any(counts[s] for s in UNFINISHED)
+    if sum(counts.values()) != expected_events or any(counts[s] for s in UNFINISHED):
+        return False
+    return not DBTaskResult.objects.filter(
+        status__in=[TaskResultStatus.READY, TaskResultStatus.RUNNING]).exists()
 
 
 def sent_callbacks(control) -> tuple[list[dict], list[dict]]:
