@@ -54,10 +54,13 @@ class AiohttpSender:
         return self.session
 
     async def request(self, method: str, url: str, *, params: dict | None = None,
-                      content: bytes | None = None, headers: dict | None = None) -> Answer:
+                      content: bytes | None = None, headers: dict | None = None,
+                      timeout: float | None = None) -> Answer:
         target = url if "://" in url else self.base_url + url.lstrip("/")
+        options = {} if timeout is None else {"timeout": aiohttp.ClientTimeout(total=timeout)}
         async with self._session().request(method, target, params=query(params), data=content,
-                                           headers=headers, allow_redirects=False) as response:
+                                           headers=headers, allow_redirects=False,
+                                           **options) as response:
             return Answer(response.status, await response.read())
 
     async def aclose(self) -> None:

@@ -153,7 +153,8 @@ class WeComClient(_ClientBase):
             try:
                 response = await self.http.request(effect.method, effect.api, params=effect.params,
                                                    content=effect.content(),
-                                                   headers=JSON_HEADERS if effect.body else None)
+                                                   headers=JSON_HEADERS if effect.body else None,
+                                                   **_timeout(effect))
             except (httpx.RequestError, *REQUEST_ERRORS) as exc:
                 return flow.Sent(error=exc, latency_ms=_ms_since(started))
             return flow.Sent(response=response, latency_ms=_ms_since(started))
@@ -217,7 +218,8 @@ class SyncWeComClient(_ClientBase):
             try:
                 response = self.http.request(effect.method, effect.api, params=effect.params,
                                              content=effect.content(),
-                                             headers=JSON_HEADERS if effect.body else None)
+                                             headers=JSON_HEADERS if effect.body else None,
+                                             **_timeout(effect))
             except httpx.RequestError as exc:
                 return flow.Sent(error=exc, latency_ms=_ms_since(started))
             return flow.Sent(response=response, latency_ms=_ms_since(started))
@@ -236,6 +238,12 @@ class SyncWeComClient(_ClientBase):
 
     def __exit__(self, *exc_info):
         self.close()
+
+
+def _timeout(send: flow.Send) -> dict:
+    """A call's own timeout, for the HTTP libraries that take one per request (httpx, and
+    aiohttp through AiohttpSender)."""
+    return {} if send.timeout is None else {"timeout": send.timeout}
 
 
 def _ms_since(started: float) -> int:

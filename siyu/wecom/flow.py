@@ -51,6 +51,7 @@ logger = logging.getLogger("siyu.wecom.client")
 MAX_BLOCKS = 3  # 45009 answers one call waits out before giving up
 TOKEN_POLL_SECONDS = 0.2  # while another process refreshes the token
 TOKEN_WAIT_SECONDS = 30.0
+GETTOKEN_TIMEOUT_SECONDS = 2.5
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ class Send:
     api: str  # path under the corp's API base URL, e.g. "externalcontact/get"
     params: dict
     body: dict | None = None
+    timeout: float | None = None  # seconds; None: the client's own (SIYU_WECOM_HTTP_TIMEOUT)
 
     def content(self) -> bytes | None:
         # WeCom takes UTF-8 JSON; Chinese text is sent as is, not \\u-escaped.
@@ -245,7 +247,10 @@ def fetch_access_token(ctx: CallContext, kind: str):
     if not secret:
         raise WeComError(None, "The enterprise has no customer contact secret configured.",
                          "gettoken")
-    sent = yield Send("GET", "gettoken", {"corpid": corpid, "corpsecret": secret})
+    # Bounded well below the refresh claim (tokens.CLAIM_SECONDS): a claimer that hangs on
+    # gettoken gives the claim up before the others, waiting for it, lose the welcome window.
+    sent = yield Send("GET", "gettoken", {"corpid": corpid, "corpsecret": secret},
+                      timeout=GETTOKEN_TIMEOUT_SECONDS)
     outcome = interpret(sent)
     yield from record(ctx, "gettoken", outcome, sent, 1)
     if outcome.errcode == 0 and outcome.data.get("access_token"):

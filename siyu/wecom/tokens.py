@@ -9,7 +9,9 @@ Refreshing without a thundering herd: the process that wants a new token first *
 row with one conditional UPDATE (``refresh_claimed_until`` empty or past, and the token still
 the one it saw). Exactly one process wins and calls gettoken; the others keep using the old
 token while it is still valid, or poll the row until the winner stores the new one. A winner
-that dies mid-refresh loses its claim after ``CLAIM_SECONDS``. No transaction is held across
+that dies mid-refresh loses its claim after ``CLAIM_SECONDS``, which is short (gettoken is
+sent with a shorter timeout, flow.GETTOKEN_TIMEOUT_SECONDS): a killed claimer must not keep
+every other process waiting through most of a welcome's 20 s window. No transaction is held across
 the HTTP call, so SQLite's single writer is never blocked by it.
 
 The methods here are plain synchronous database functions; :mod:`siyu.wecom.flow` decides when
@@ -29,7 +31,7 @@ from siyu.accounts.models import Corp
 from siyu.wecom.models import AccessToken
 
 REFRESH_MARGIN = timedelta(minutes=5)
-CLAIM_SECONDS = 15
+CLAIM_SECONDS = 4
 
 # Which Corp field holds the secret a kind of token is made with.
 CONTACT = "contact"  # the 客户联系 secret, which the external-contact APIs need

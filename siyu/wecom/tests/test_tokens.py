@@ -2,6 +2,7 @@
 
 import threading
 from datetime import timedelta
+from types import SimpleNamespace
 
 import httpx
 import pytest
@@ -10,6 +11,7 @@ from django.db import connection
 from django.utils import timezone
 
 from siyu.accounts.tests.factories import CorpFactory
+from siyu.wecom import flow
 from siyu.wecom.models import AccessToken
 from siyu.wecom.tests.client_fakes import ScriptedWeCom, isolated, sync_client
 from siyu.wecom.tokens import CLAIM_SECONDS, REFRESH_MARGIN, TokenCache, TokenStep
@@ -63,10 +65,10 @@ def test_token_near_expiry_is_used_while_another_process_refreshes(corp):
         first.store(corp.pk, "contact", "T1", 7200)
         traveller.shift(7200 - REFRESH_MARGIN.total_seconds() + 60)  # inside the margin
         assert first.peek(corp.pk, "contact") is None
-        traveller.shift(REFRESH_MARGIN.total_seconds() - 70)  # 10 s left
+        traveller.shift(REFRESH_MARGIN.total_seconds() - 62)  # 2 s left
         assert first.resolve(corp.pk, "contact").fetch
         assert second.resolve(corp.pk, "contact") == TokenStep(token="T1")
-        traveller.shift(11)  # expired, the claim still held: nothing to hand out
+        traveller.shift(3)  # expired, the claim (CLAIM_SECONDS) still held: nothing to hand out
         assert second.resolve(corp.pk, "contact") == TokenStep()
 
 
@@ -140,3 +142,13 @@ def test_many_processes_needing_a_token_at_once_fetch_it_once():
     row = AccessToken.objects.for_corp(corp).get()
     assert row.token == "TOKEN-1" and row.refresh_claimed_until is None
     assert row.expires_at > timezone.now() + timedelta(hours=1)
+
+
+def test_gettoken_gives_up_before_its_refresh_claim_runs_out():
+    """A process killed or stuck in gettoken holds the claim; the others wait at most
+    CLAIM_SECONDS for it, and the claimer's own call is bounded below that."""
+    steps = flow.fetch_access_token(SimpleNamespace(corp_id=1), "contact")
+    assert isinstance(next(steps), flow.Db)  # the credentials
+    send = steps.send(("wwcorp", "secret"))
+    assert isinstance(send, flow.Send) and send.api == "gettoken"
+    assert send.timeout is not None and send.timeout < CLAIM_SECONDS <= 5
