@@ -20,6 +20,7 @@ from siyu.accounts.tests.factories import (
     UserFactory,
 )
 from siyu.customers.tests.factories import CustomerFactory, FollowFactory, TagFactory
+from siyu.wecom import feeder
 
 PASSWORD = "correct-horse-1"
 
@@ -127,6 +128,13 @@ def in_english():
 def _fast_password_hashing(settings):
     # PBKDF2's deliberate slowness would dominate the suite's run time.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _feeder_lease_forgotten():
+    # The feeder remembers per thread that it holds its lease; the lease row lived in the
+    # previous test's database state, so each test starts without it.
+    feeder._lease.held_until = feeder._lease.next_try = 0.0
 
 
 @pytest.fixture(scope="session")

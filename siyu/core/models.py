@@ -4,7 +4,8 @@ from django.utils.translation import gettext_lazy as _
 
 from siyu.core.tenancy import TenantManager, TenantModel, TenantQuerySet
 
-__all__ = ["AuditLog", "TenantManager", "TenantModel", "TenantQuerySet", "WorkerHeartbeat"]
+__all__ = ["AuditLog", "Lease", "TenantManager", "TenantModel", "TenantQuerySet",
+           "WorkerHeartbeat"]
 
 
 class AuditLog(TenantModel):
@@ -47,3 +48,15 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self):
         return f"{self.worker_id}@{self.hostname}:{self.pid}"
+
+
+class Lease(models.Model):
+    """A named job that one process at a time may do, for as long as it keeps renewing the
+    lease (see siyu.core.leases): e.g. feeding stored callbacks to the dispatch queue in order."""
+
+    name = models.CharField(max_length=64, primary_key=True)
+    holder = models.CharField(max_length=128, blank=True, default="")
+    expires_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"{self.name} held by {self.holder or 'nobody'} until {self.expires_at}"

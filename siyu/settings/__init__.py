@@ -183,8 +183,6 @@ SIYU_WECOM_CALLBACK_WINDOW_SECONDS = int(os.environ.get("SIYU_WECOM_CALLBACK_WIN
                                                         "300"))
 SIYU_WECOM_CALLBACK_MAX_BYTES = int(os.environ.get("SIYU_WECOM_CALLBACK_MAX_BYTES", "65536"))
 SIYU_WECOM_SWEEP_EVERY_SECONDS = int(os.environ.get("SIYU_WECOM_SWEEP_EVERY_SECONDS", "15"))
-SIYU_WECOM_SWEEP_STORED_AFTER_SECONDS = int(
-    os.environ.get("SIYU_WECOM_SWEEP_STORED_AFTER_SECONDS", "30"))
 # A dispatch claim older than this is presumed dead (its worker died) and the sweeper takes it
 # over. Short, so a killed worker delays an event by about a minute and a half, not minutes;
 # handlers are idempotent, so taking over a slow but live dispatch is harmless.

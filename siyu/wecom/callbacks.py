@@ -6,18 +6,22 @@ signs its requests instead.
 """
 
 import logging
+import time
 
 from django.conf import settings
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.http import Http404, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from siyu.accounts.models import Corp
-from siyu.wecom.crypto import CryptoError
+from siyu.wecom.crypto import CryptoError, WeComCrypto
 from siyu.wecom.ingress_services import (
     CallbackRejected,
     callback_receive,
     callback_verify_url,
+    crypto_for,
     event_store_bare,
 )
 
@@ -37,10 +41,39 @@ def _plain(text: str, status: int = 200) -> HttpResponse:
     return HttpResponse(text, status=status, content_type="text/plain; charset=utf-8")
 
 
+# A corp's callback credentials, kept briefly per process: loading them costs a query and two
+# Fernet decryptions, more than the rest of a callback. A changed token, key or deactivation
+# applies within CREDENTIALS_SECONDS.
+CREDENTIALS_SECONDS = 10.0
+_credentials: dict[str, tuple[float, Corp, WeComCrypto]] = {}
+
+
+@receiver([post_save, post_delete], sender=Corp)
+def _forget_credentials(sender, instance, **kwargs):
+    # Edited here: this process sees it at once; other processes within CREDENTIALS_SECONDS.
+    _credentials.clear()
+
+
 def _corp(corp_id: str) -> Corp | None:
     # Only what ingress needs: every encrypted field loaded costs a Fernet decryption.
     return (Corp.objects.filter(corp_id=corp_id, is_active=True)
             .only("id", "corp_id", "callback_token", "encoding_aes_key").first())
+
+
+def _credentials_for(corp_id: str) -> tuple[Corp, WeComCrypto] | None:
+    """(corp, its crypto), from the cache while fresh; None for no active corp. Raises
+    CallbackRejected when the corp's callback settings are missing or invalid."""
+    cached = _credentials.get(corp_id)
+    now = time.monotonic()
+    if cached is not None and cached[0] > now:
+        return cached[1], cached[2]
+    corp = _corp(corp_id)
+    if corp is None:
+        _credentials.pop(corp_id, None)
+        return None
+    crypto = crypto_for(corp)
+    _credentials[corp_id] = (now + CREDENTIALS_SECONDS, corp, crypto)
+    return corp, crypto
 
 
 def _query(request) -> dict:
@@ -73,7 +106,13 @@ def _reject(request, corp_id: str, exc: CryptoError | CallbackRejected) -> HttpR
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def callback_view(request, corp_id: str):
-    corp = _corp(corp_id)
+    if request.method == "GET":  # the URL check, rare: always read fresh
+        corp, crypto = _corp(corp_id), None
+    else:
+        try:
+            corp, crypto = _credentials_for(corp_id) or (None, None)
+        except CallbackRejected as exc:
+            return _reject(request, corp_id, exc)
     if corp is None:
         logger.warning("WeCom callback rejected: reason=unknown_corp corp=%s method=%s status=404",
                        corp_id[:64], request.method)
@@ -83,7 +122,8 @@ def callback_view(request, corp_id: str):
             echo = callback_verify_url(corp=corp, echostr=request.GET.get("echostr", ""),
                                        **_query(request))
             return _plain(echo)
-        received = callback_receive(corp=corp, body=_read_body(request), **_query(request))
+        received = callback_receive(corp=corp, body=_read_body(request), crypto=crypto,
+                                    **_query(request))
     except (CryptoError, CallbackRejected) as exc:
         return _reject(request, corp_id, exc)
     if not received.created:

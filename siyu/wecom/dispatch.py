@@ -51,15 +51,15 @@ def max_attempts() -> int:
     return int(settings.SIYU_WECOM_DISPATCH_MAX_ATTEMPTS)
 
 
-def sweeper_backoff(attempts: int) -> timedelta:
-    """When the sweeper may re-drive a retryable failure; the job's own retries come sooner,
-    this is the safety net for a job that was lost or ran out of attempts."""
-    return timedelta(seconds=min(60 * 2 ** max(attempts - 1, 0), 3600))
+def retry_delay(attempts: int) -> timedelta:
+    """When the feeder hands a retryable failure to a worker again: 2 s, 4 s, 8 s, … at most an
+    hour (WeCom's answer to a busy API is to wait, not to ask again at once)."""
+    return timedelta(seconds=min(2 * 2 ** max(attempts - 1, 0), 3600))
 
 
 def claimable(now) -> Q:
     stale = now - timedelta(seconds=lease_seconds())
-    return (Q(status__in=[Status.STORED, Status.FAILED])
+    return (Q(status__in=[Status.STORED, Status.QUEUED, Status.FAILED])
             | Q(status=Status.DISPATCHING, claimed_at__lt=stale))
 
 
@@ -100,7 +100,7 @@ def dispatch_event(event_id: int, *, corp_id: int | None = None) -> str | None:
 def _record_failure(event: WeComEvent, mine, exc: Exception) -> str:
     retryable = isinstance(exc, RETRYABLE) and event.attempts < max_attempts()
     error = "".join(format_exception(exc))[-ERROR_MAX_CHARS:]
-    next_attempt_at = timezone.now() + sweeper_backoff(event.attempts) if retryable else None
+    next_attempt_at = timezone.now() + retry_delay(event.attempts) if retryable else None
     mine.update(status=Status.FAILED, error=error, claimed_at=None,
                 next_attempt_at=next_attempt_at)
     if retryable:

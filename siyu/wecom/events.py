@@ -76,3 +76,17 @@ def dedupe_key(payload: dict, raw_xml: str) -> str:
     key = ":".join(str(part) for part in parts)
     # Keys stay readable in the console; overlong ids (never seen in practice) are hashed.
     return key if len(key) <= KEY_MAX_LENGTH else f"{event}:{_digest(key)}"
+
+
+def ordering_key(payload: dict) -> str:
+    """Which events must be applied one at a time, in order (siyu.wecom.feeder): a customer's
+    (their external_userid), a group's (its chat id), and a corp's tag changes (one key: a tag
+    callback may create the group another one needs). Empty: no order needed."""
+    event = payload.get("Event", "")
+    if event == "change_external_contact":
+        return f"c:{payload.get('ExternalUserID', '')}"[:128]
+    if event == "change_external_chat":
+        return f"g:{payload.get('ChatId', '')}"[:128]
+    if event == "change_external_tag":
+        return "tags"
+    return ""

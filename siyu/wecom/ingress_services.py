@@ -1,8 +1,10 @@
-"""Callback ingress: verify, decrypt, check for replays, store, schedule dispatch.
+"""Callback ingress: verify, decrypt, store — one INSERT — and acknowledge.
 
 Nothing here calls WeCom: the request only verifies and stores, so WeCom gets its answer in
-milliseconds (it re-sends after 5 s). The stored WeComEvent is the source of truth; dispatch is
-enqueued after commit, and the sweeper re-drives anything whose enqueue was lost.
+milliseconds (it re-sends after 5 s). The stored WeComEvent is the source of truth and its own
+queue entry: the feeder (siyu.wecom.feeder) hands it to a worker, so the request writes no job
+row. The same insert records the nonce (a unique constraint with its timestamp catches a
+replay), flags an add for the welcome lane and sets the event's ordering key.
 """
 
 import contextlib
@@ -17,9 +19,9 @@ from django.utils.translation import gettext as _
 from siyu.core.audit import audit_record
 from siyu.core.errors import Conflict
 from siyu.wecom.crypto import CryptoError, WeComCrypto
-from siyu.wecom.events import dedupe_key, parse_event
+from siyu.wecom.events import dedupe_key, ordering_key, parse_event
 from siyu.wecom.ingress_selectors import event_get_for
-from siyu.wecom.models import CallbackNonce, WeComEvent
+from siyu.wecom.models import WeComEvent
 from siyu.wecom.welcome_feed import welcome_due
 
 NONCE_MAX_LENGTH = 64
@@ -81,28 +83,31 @@ def check_timestamp(timestamp: str, *, now: float | None = None) -> int:
 
 
 def callback_receive(*, corp, msg_signature: str, timestamp: str, nonce: str,
-                     body: bytes) -> Received:
-    """Store one POSTed event (a no-op for a re-delivery) and enqueue its dispatch."""
+                     body: bytes, crypto: WeComCrypto | None = None) -> Received:
+    """Store one POSTed event (a no-op for a re-delivery); ``crypto`` is the corp's, when the
+    caller holds it already (siyu.wecom.callbacks caches it per corp)."""
     _required(msg_signature=msg_signature, timestamp=timestamp, nonce=nonce)
     if len(nonce) > NONCE_MAX_LENGTH:
         raise CallbackRejected("missing_params", "The nonce is too long.")
-    crypto = crypto_for(corp)
+    crypto = crypto or crypto_for(corp)
     max_bytes = int(settings.SIYU_WECOM_CALLBACK_MAX_BYTES)
     if len(body) > max_bytes:
         raise CryptoError("too_large", f"The body is larger than {max_bytes} bytes.")
     ts = check_timestamp(timestamp)
     raw_xml = crypto.decrypt_message(msg_signature, timestamp, nonce, body, max_bytes=max_bytes)
     payload = parse_event(raw_xml)
-    # No transaction around the two inserts: each commits on its own, so on SQLite the
-    # database-wide write lock is held for one short statement at a time. Nothing needs them
-    # together: a crash between them leaves a nonce whose byte-identical re-delivery (WeCom's
-    # retry) is still accepted, and the event insert is what deduplicates.
-    _claim_nonce(corp, nonce, ts, msg_signature.lower())
-    received = _store_event(corp, raw_xml, payload)
-    if received.created:
-        # Runs at once after the insert's commit (or when an enclosing transaction commits).
-        transaction.on_commit(lambda: _enqueue_dispatch(received.event))
-    return received
+    key = dedupe_key(payload, raw_xml)
+    try:
+        event = _insert(WeComEvent, corp_id=corp.pk, dedupe_key=key,
+                        event=str(payload.get("Event", ""))[:64],
+                        change_type=str(payload.get("ChangeType", ""))[:64],
+                        create_time=payload["CreateTime"], raw_xml=raw_xml, payload=payload,
+                        welcome_due=welcome_due(payload), ordering_key=ordering_key(payload),
+                        nonce=nonce, nonce_timestamp=ts, msg_signature=msg_signature.lower())
+    except IntegrityError:
+        return Received(_stored_before(corp, key, nonce, ts, msg_signature.lower()),
+                        created=False)
+    return Received(event, created=True)
 
 
 def _insert(model, **fields):
@@ -116,37 +121,16 @@ def _insert(model, **fields):
         return model.objects.create(**fields)
 
 
-def _claim_nonce(corp, nonce: str, timestamp: int, msg_signature: str) -> None:
-    try:
-        _insert(CallbackNonce, corp=corp, nonce=nonce, timestamp=timestamp,
-                msg_signature=msg_signature)
-    except IntegrityError:
-        seen = (CallbackNonce.objects.for_corp(corp).filter(nonce=nonce)
-                .values_list("msg_signature", flat=True).first())
-        # The same signature means the same timestamp, nonce and ciphertext: WeCom re-sending
-        # one message, which the event's dedupe key makes harmless. Anything else is a replay.
-        if seen != msg_signature:
-            raise CallbackRejected("replayed_nonce", "This nonce was already used within the "
-                                                     "replay window.") from None
-
-
-def _store_event(corp, raw_xml: str, payload: dict) -> Received:
-    key = dedupe_key(payload, raw_xml)
-    try:
-        event = _insert(WeComEvent, corp=corp, dedupe_key=key,
-                        event=str(payload.get("Event", ""))[:64],
-                        change_type=str(payload.get("ChangeType", ""))[:64],
-                        create_time=payload["CreateTime"], raw_xml=raw_xml, payload=payload,
-                        welcome_due=welcome_due(payload))
-    except IntegrityError:
-        return Received(WeComEvent.objects.for_corp(corp).get(dedupe_key=key), created=False)
-    return Received(event, created=True)
-
-
-def _enqueue_dispatch(event: WeComEvent) -> None:
-    from siyu.wecom.tasks import dispatch_wecom_event
-
-    dispatch_wecom_event.enqueue(event_id=event.pk, corp_id=event.corp_id)
+def _stored_before(corp, key: str, nonce: str, timestamp: int, signature: str) -> WeComEvent:
+    """The event a conflicting insert met: the same message again (WeCom's retry, or a
+    byte-identical replay, which the dedupe key makes harmless), or — the nonce and timestamp
+    of another message — a replay."""
+    events = WeComEvent.objects.for_corp(corp)
+    same_nonce = events.filter(nonce=nonce, nonce_timestamp=timestamp).first()
+    if same_nonce is not None and same_nonce.msg_signature != signature:
+        raise CallbackRejected("replayed_nonce", "This nonce was already used with another "
+                                                 "message within the replay window.")
+    return events.get(dedupe_key=key)
 
 
 def event_redispatch(*, actor, event_id, ip: str | None = None) -> WeComEvent:
@@ -164,8 +148,7 @@ def event_redispatch(*, actor, event_id, ip: str | None = None) -> WeComEvent:
             raise Conflict(_("This callback changed meanwhile; reload the page and try again."))
         audit_record(corp=actor.corp, actor=actor, action="wecom_event.redispatch", obj=event,
                      changes={"status": [event.status, WeComEvent.Status.STORED]}, ip=ip)
-        event.refresh_from_db()
-        transaction.on_commit(lambda: _enqueue_dispatch(event))
+        event.refresh_from_db()  # stored again: the feeder hands it to a worker
     return event
 
 

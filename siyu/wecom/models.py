@@ -9,10 +9,13 @@ from siyu.core.tenancy import TenantModel
 
 class WeComEvent(TenantModel):
     """One callback from WeCom, stored before it is acknowledged; the source of truth for
-    dispatch, so a crash between store and dispatch loses nothing (the sweeper re-drives)."""
+    dispatch, so a crash between store and dispatch loses nothing. The row is its own queue
+    entry: the feeder (siyu.wecom.feeder) hands stored events to the workers in order per
+    ``ordering_key``, and the sweeper returns those a lost job or a dead worker left behind."""
 
     class Status(models.TextChoices):
         STORED = "stored", _("Stored")
+        QUEUED = "queued", _("Queued")
         DISPATCHING = "dispatching", _("Dispatching")
         DISPATCHED = "dispatched", _("Dispatched")
         IGNORED = "ignored", _("Ignored")
@@ -36,41 +39,38 @@ class WeComEvent(TenantModel):
     next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
     # An add with a WelcomeCode that no welcome lane has taken yet (siyu.wecom.welcome_feed).
     welcome_due = models.BooleanField(default=False)
+    # Events of one key (a customer's external_userid, a group's chat id, the corp's tags) are
+    # dispatched one at a time, in order, so no two workers apply one customer at once.
+    ordering_key = models.CharField(max_length=128, blank=True, default="")
+    # The callback's nonce, timestamp and signature: a nonce used again within one timestamp
+    # with another message is a replay (siyu.wecom.ingress_services).
+    nonce = models.CharField(max_length=64, blank=True, default="")
+    nonce_timestamp = models.BigIntegerField(default=0)
+    msg_signature = models.CharField(max_length=40, blank=True, default="")
 
     class Meta:
         ordering = ["-received_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["corp", "dedupe_key"], name="uniq_wecom_event")
+            models.UniqueConstraint(fields=["corp", "dedupe_key"], name="uniq_wecom_event"),
+            models.UniqueConstraint(fields=["corp", "nonce", "nonce_timestamp"],
+                                    condition=~models.Q(nonce=""), name="uniq_wecom_nonce"),
         ]
         indexes = [
             models.Index(fields=["status", "received_at"]),
             # Only the few adds awaiting their welcome: the lane polls it several times a second.
             models.Index(fields=["create_time"], condition=models.Q(welcome_due=True),
                          name="wecom_event_welcome_due"),
+            # The feeder's two questions, each over the few rows still in play.
+            models.Index(fields=["id"], condition=models.Q(status__in=["stored", "failed"]),
+                         name="wecom_event_to_feed"),
+            models.Index(fields=["corp", "ordering_key"],
+                         condition=models.Q(status__in=["queued", "dispatching"]),
+                         name="wecom_event_in_flight"),
         ]
         verbose_name = _("WeCom callback")
 
     def __str__(self):
         return f"{self.event}/{self.change_type} {self.dedupe_key}"
-
-
-class CallbackNonce(TenantModel):
-    """Nonces seen within the replay window; a reused nonce is a replay."""
-
-    nonce = models.CharField(max_length=64)
-    timestamp = models.BigIntegerField()
-    # A byte-identical re-delivery carries the same signature and is let through (dedupe makes
-    # it harmless); a reused nonce with anything else is a replay.
-    msg_signature = models.CharField(max_length=40, blank=True, default="")
-    seen_at = models.DateTimeField(auto_now_add=True, db_index=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["corp", "nonce"], name="uniq_callback_nonce")
-        ]
-
-    def __str__(self):
-        return self.nonce
 
 
 class AccessToken(TenantModel):

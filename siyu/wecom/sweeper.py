@@ -1,30 +1,28 @@
-"""Re-drive callbacks whose dispatch never happened or must happen again.
+"""Return callbacks to the feeder that a lost job or a dead worker left behind.
 
-The WeComEvent table is the source of truth; queue entries are not. The sweeper finds:
+The WeComEvent table is the source of truth; jobs are not. The feeder (siyu.wecom.feeder)
+queues stored events and failed ones whose retry time has come; the sweeper finds the rest:
 
-* events still "stored" some seconds after they arrived (the process died between the commit
-  and the enqueue, or the queue entry was lost);
-* "failed" events whose retry time has come (the job that should retry them is gone or ran out
-  of attempts);
+* "queued" events whose job never ran them within the dispatch lease (the job was lost, or its
+  worker died before starting them);
 * "dispatching" events whose claim lease ran out (the worker died mid-dispatch);
 
-and enqueues their dispatch again. Each re-drive first moves the event's ``next_attempt_at``
-forward with a conditional UPDATE, so sweepers running in several workers at once enqueue an
-event once, and a backlogged queue is not flooded with copies. It also forgets callback nonces
-older than the replay window. Runs in every worker (registered in WecomConfig.ready) and as
-``siyu wecom sweep``.
+and makes them due again ("failed" with a retry time of now, and why), with one conditional
+UPDATE each, so sweepers running in several workers at once change an event once. Nothing here
+enqueues a job: only the feeder does, so an event is never in two jobs. Runs in every worker
+(registered in WecomConfig.ready) and as ``siyu wecom sweep`` (which can also dispatch inline).
 """
 
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
 from siyu.wecom.dispatch import dispatch_event, lease_seconds
-from siyu.wecom.models import CallbackNonce, WeComEvent
+from siyu.wecom.feeder import to_feed
+from siyu.wecom.models import WeComEvent
 
 logger = logging.getLogger("siyu.wecom.sweeper")
 
@@ -35,66 +33,47 @@ BATCH = 500
 @dataclass
 class SweepResult:
     redriven: list[int] = field(default_factory=list)
-    nonces_pruned: int = 0
-
-
-def stored_after() -> timedelta:
-    return timedelta(seconds=settings.SIYU_WECOM_SWEEP_STORED_AFTER_SECONDS)
-
-
-def resweep_after() -> timedelta:
-    # Long enough for a backlogged worker to reach the event before it is enqueued again.
-    return max(stored_after() * 10, timedelta(seconds=300))
 
 
 def due_events(now) -> Q:
-    not_before = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
-    stale_claim = now - timedelta(seconds=lease_seconds())
-    return (
-        (Q(status=Status.STORED, received_at__lt=now - stored_after()) & not_before)
-        | Q(status=Status.FAILED, next_attempt_at__lte=now)
-        | Q(status=Status.DISPATCHING, claimed_at__lt=stale_claim)
-    )
+    stale = now - timedelta(seconds=lease_seconds())
+    return (Q(status=Status.QUEUED, claimed_at__lt=stale)
+            | Q(status=Status.DISPATCHING, claimed_at__lt=stale))
 
 
-def _take(row, now) -> bool:
-    """Mark one due event as re-driven; False when another sweeper or a worker got it first."""
-    pk, status, next_attempt_at, claimed_at = row
-    events = WeComEvent.objects.unscoped().filter(pk=pk, status=status)
-    if status == Status.DISPATCHING:
-        # A dead worker's claim: make the event failed (hence claimable) and say why.
-        return bool(events.filter(claimed_at=claimed_at).update(
-            status=Status.FAILED, claimed_at=None, next_attempt_at=now + resweep_after(),
-            error="The worker dispatching this event stopped; dispatched again by the sweeper."))
-    return bool(events.filter(next_attempt_at=next_attempt_at).update(
-        next_attempt_at=now + resweep_after()))
+REASONS = {
+    Status.QUEUED: "The job holding this event never ran it; queued again by the sweeper.",
+    Status.DISPATCHING: "The worker dispatching this event stopped; dispatched again by the "
+                        "sweeper.",
+}
+
+
+def _take(pk: int, status: str, claimed_at, now) -> bool:
+    """Make one left-behind event due again; False when another sweeper or a worker got it
+    first."""
+    return bool(WeComEvent.objects.unscoped().filter(pk=pk, status=status, claimed_at=claimed_at)
+                .update(status=Status.FAILED, claimed_at=None, next_attempt_at=now,
+                        error=REASONS[status]))
 
 
 def sweep(*, now=None, inline: bool = False, limit: int = BATCH) -> SweepResult:
-    """Enqueue (or, with ``inline``, run here) the dispatch of every due event."""
-    from siyu.wecom.tasks import dispatch_wecom_event
-
+    """Make every left-behind event due again; with ``inline``, also dispatch here every event
+    that is due (the command line's way when no worker runs)."""
     now = now or timezone.now()
     result = SweepResult()
     rows = (WeComEvent.objects.unscoped().filter(due_events(now)).order_by("received_at", "pk")
-            .values_list("pk", "status", "next_attempt_at", "claimed_at", "corp_id")[:limit])
-    for pk, status, next_attempt_at, claimed_at, corp_id in rows:
-        if not _take((pk, status, next_attempt_at, claimed_at), now):
-            continue
-        result.redriven.append(pk)
-        if inline:
+            .values_list("pk", "status", "claimed_at")[:limit])
+    for pk, status, claimed_at in rows:
+        if _take(pk, status, claimed_at, now):
+            result.redriven.append(pk)
+    if inline:
+        due = (WeComEvent.objects.unscoped().filter(to_feed(now)).order_by("create_time", "pk")
+               .values_list("pk", "corp_id")[:limit])
+        for pk, corp_id in due:
             _dispatch_inline(pk, corp_id)
-        else:
-            dispatch_wecom_event.enqueue(event_id=pk, corp_id=corp_id)
-    window = timedelta(seconds=settings.SIYU_WECOM_CALLBACK_WINDOW_SECONDS)
-    # A callback is accepted only if its timestamp is within the window of its arrival, and a
-    # replay only until that timestamp leaves the window: two windows after arrival (seen_at,
-    # which is indexed) its nonce can no longer be used.
-    result.nonces_pruned, _ = CallbackNonce.objects.unscoped().filter(
-        seen_at__lt=now - 2 * window).delete()
     if result.redriven:
-        logger.warning("WeCom sweeper re-drove %d callback(s): %s", len(result.redriven),
-                       result.redriven[:20])
+        logger.warning("WeCom sweeper returned %d callback(s) to the feeder: %s",
+                       len(result.redriven), result.redriven[:20])
     return result
 
 

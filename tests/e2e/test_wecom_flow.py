@@ -17,9 +17,11 @@ from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
 from siyu.accounts.tests.factories import CorpFactory
+from siyu.core.leases import lease_release, this_holder
 from siyu.customers.models import Customer, CustomerTag, FollowRelation, TimelineEvent
 from siyu.groups.models import CustomerGroup, GroupMember, GroupMemberEvent
 from siyu.tags.models import Tag, TagGroup
+from siyu.wecom import feeder
 from siyu.wecom.client import sync_client_for
 from siyu.wecom.models import ApiCall, WeComEvent
 from siyu.wecom.simulator.testing import running_simulator
@@ -37,7 +39,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 CORP_ID = "wwe2esimulator00001"
 GET = "externalcontact/get"
 EMPLOYEES = ["emp001", "emp002", "emp003", "emp004", "emp005"]
-DISPATCH_TASK = "siyu.wecom.tasks.dispatch_wecom_event"
+DISPATCH_TASK = "siyu.wecom.tasks.dispatch_wecom_events"
 Kind = TimelineEvent.Kind
 
 
@@ -72,7 +74,12 @@ def workers(tmp_path, corp):
 def dispatch_tasks(event_id=None) -> list[DBTaskResult]:
     tasks = DBTaskResult.objects.filter(task_path=DISPATCH_TASK)
     return [t for t in tasks
-            if event_id is None or t.args_kwargs["kwargs"]["event_id"] == event_id]
+            if event_id is None or event_id in t.args_kwargs["kwargs"]["event_ids"]]
+
+
+def dispatched_ids() -> list[int]:
+    """Every event id the feeder put in a job, once per job it went into."""
+    return sorted(i for t in dispatch_tasks() for i in t.args_kwargs["kwargs"]["event_ids"])
 
 
 def wait_until_settled(workers, corp, control, timeout: float = 30) -> list[dict]:
@@ -186,7 +193,9 @@ def test_a_burst_delivered_twice_and_out_of_order_is_applied_once(corp, sim, wor
     assert_one_event_per_callback(corp, originals)
     # Once each: a delivery that found its event stored enqueued nothing.
     assert WeComEvent.objects.for_corp(corp).exclude(attempts=1).count() == 0
-    assert len(dispatch_tasks()) == len(originals)
+    # The feeder put each event in one job (a job holds several).
+    every_event = WeComEvent.objects.for_corp(corp).values_list("pk", flat=True)
+    assert dispatched_ids() == sorted(every_event)
 
     # WeCom answers nothing about a customer nobody follows any more (84061): those whose only
     # relationship ended before their add was read are known by their id alone.
@@ -297,13 +306,14 @@ def test_45009_and_busy_bursts_are_waited_out_without_hammering(corp, sim, worke
 def test_a_worker_killed_between_store_and_dispatch_loses_nothing(corp, sim, workers):
     control = sim.control
     chat_id = next(iter(sim.simulator.state.chats))
-    # No worker yet: the callbacks are acknowledged and stored; nothing dispatches them.
+    # No worker yet: the callbacks are acknowledged and stored; no job exists until a worker's
+    # feeder queues them.
     ext = [control.add_customer(EMPLOYEES[i % 4], duplicate=True).external_userid
            for i in range(8)]
     control.join_group(chat_id, ext[:3], duplicate=True)
     assert control.wait_callbacks(20)
     assert statuses(corp) == {WeComEvent.Status.STORED: 9}
-    assert len(dispatch_tasks()) == 9
+    assert dispatch_tasks() == []
     # The access token first: a worker killed while fetching it would leave the refresh claimed
     # for tokens.CLAIM_SECONDS, and the next run would wait that out past its dispatch lease
     # (a third attempt). That case is the token cache's; this test is about the lease.
@@ -311,17 +321,19 @@ def test_a_worker_killed_between_store_and_dispatch_loses_nothing(corp, sim, wor
 
     # Slow API answers, so the first worker is caught in the middle of a dispatch.
     control.set_latency(700)
-    timings = {"stale_seconds": 2, "lease_seconds": 4, "sweep_every": 1, "stored_after": 600}
+    timings = {"stale_seconds": 2, "lease_seconds": 4, "sweep_every": 1}
     first = workers.start(**timings)
     in_flight = WeComEvent.objects.for_corp(corp).filter(status=WeComEvent.Status.DISPATCHING)
     workers.wait_for(in_flight.exists, "the first worker to begin a dispatch")
     workers.kill(first)
-    # A worker runs several tasks at once (threads): one or more events were in flight.
+    # A worker runs several jobs at once (threads), each dispatching its events one by one:
+    # one or more events were in flight, each in a running job.
     victims = list(in_flight)
     assert victims
-    held = [t for v in victims for t in dispatch_tasks(v.pk)
-            if t.status == TaskResultStatus.RUNNING]
-    assert len(held) == len(victims)
+    held = {t.pk: t for v in victims for t in dispatch_tasks(v.pk)
+            if t.status == TaskResultStatus.RUNNING}.values()
+    assert held and all(any(v.pk in t.args_kwargs["kwargs"]["event_ids"] for v in victims)
+                        for t in held)
 
     control.set_latency(0)
     workers.start(**timings)
@@ -344,22 +356,25 @@ def test_a_worker_killed_between_store_and_dispatch_loses_nothing(corp, sim, wor
     assert control.calls()["per_api"]["gettoken"]["total"] == 1  # no worker had to refresh
 
 
-def test_an_event_whose_enqueue_was_lost_is_dispatched_by_the_sweeper(corp, sim, workers):
+def test_an_event_whose_job_was_lost_is_fed_again_by_the_sweeper(corp, sim, workers):
     control = sim.control
     ext = [control.add_customer(EMPLOYEES[i], duplicate=True).external_userid for i in range(3)]
     assert control.wait_callbacks(20)
     lost = WeComEvent.objects.for_corp(corp).get(payload__ExternalUserID=ext[1])
+    assert feeder.feed() == 3  # this process feeds once, then lets the lease go
+    lease_release(feeder.LEASE_NAME, this_holder())
     [task] = dispatch_tasks(lost.pk)
-    task.delete()  # as if the process died between storing the event and enqueuing it
+    task.delete()  # as if the worker holding the job died before starting it
 
-    # A short stale time also makes the housekeeping thread, which runs the sweeper, go often.
-    workers.start(stale_seconds=2, sweep_every=1, stored_after=1)
+    # A short dispatch lease makes the sweeper return the job's events soon; a short stale time
+    # makes the housekeeping thread, which runs the sweeper, go often.
+    workers.start(stale_seconds=2, lease_seconds=2, sweep_every=1)
     originals = wait_until_settled(workers, corp, control)
 
     assert len(originals) == 3
     assert_one_event_per_callback(corp, originals)
     assert WeComEvent.objects.for_corp(corp).exclude(attempts=1).count() == 0
-    assert len(dispatch_tasks(lost.pk)) == 1  # enqueued again by the sweeper
-    assert "WeCom sweeper re-drove" in workers.output()
+    assert len(dispatch_tasks(lost.pk)) == 1  # queued again by the feeder, once
+    assert "WeCom sweeper returned" in workers.output()
     assert Customer.objects.for_corp(corp).count() == 3
     assert timeline(corp) == {Kind.CREATED: 3, Kind.FOLLOW_ADDED: 3}

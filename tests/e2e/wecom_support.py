@@ -16,7 +16,8 @@ from tests.worker_processes import WorkerProcesses
 
 WORKER_SETTINGS = "tests.e2e.wecom_worker_settings"
 BLOCK_SECONDS = 1.0  # SIYU_WECOM_MINUTE_BLOCK_SECONDS there, and the simulator's block window
-UNFINISHED = (WeComEvent.Status.STORED, WeComEvent.Status.DISPATCHING, WeComEvent.Status.FAILED)
+UNFINISHED = (WeComEvent.Status.STORED, WeComEvent.Status.QUEUED, WeComEvent.Status.DISPATCHING,
+              WeComEvent.Status.FAILED)
 
 
 class Workers(WorkerProcesses):
@@ -27,14 +28,13 @@ class Workers(WorkerProcesses):
     poll_seconds = 0.05
 
     def start(self, *, stale_seconds: int = 30, lease_seconds: int = 300,
-              sweep_every: int = 15, stored_after: int = 30, threads: int | None = None):
+              sweep_every: int = 15, threads: int | None = None):
         extra = {} if threads is None else {"SIYU_WORKER_THREADS": str(threads)}
         return self.launch(env={
             **extra,
             "SIYU_WORKER_STALE_SECONDS": str(stale_seconds),
             "SIYU_WECOM_DISPATCH_LEASE_SECONDS": str(lease_seconds),
             "SIYU_WECOM_SWEEP_EVERY_SECONDS": str(sweep_every),
-            "SIYU_WECOM_SWEEP_STORED_AFTER_SECONDS": str(stored_after),
         })
 
 

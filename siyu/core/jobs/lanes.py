@@ -3,7 +3,7 @@
 A lane is a function ``run_round() -> int`` that handles one batch of something urgent and
 returns how much was waiting (0 when nothing was). Apps register theirs in ``ready()``::
 
-    register_lane("wecom.welcomes", run_welcome_round)
+    register_lane("engagement.welcomes", run_welcome_round)
 
 It exists for work where a task row per item costs more than the item: the welcome messages of
 a live-stream burst, each due within 20 s. While a lane keeps finding work, the worker treats
@@ -30,6 +30,9 @@ PRESSURE_SECONDS = 1.0
 class Lane:
     name: str
     run_round: Callable[[], int]
+    # Urgent lanes (the welcomes) hold ordinary tasks back while they are busy; a lane that
+    # feeds ordinary work (the dispatch of callbacks) must not hold back what it feeds.
+    urgent: bool = True
 
 
 class Pressure:
@@ -50,8 +53,8 @@ class Pressure:
 _lanes: dict[str, Lane] = {}
 
 
-def register_lane(name: str, run_round: Callable[[], int]) -> None:
-    _lanes[name] = Lane(name, run_round)
+def register_lane(name: str, run_round: Callable[[], int], *, urgent: bool = True) -> None:
+    _lanes[name] = Lane(name, run_round, urgent)
 
 
 def lanes() -> list[Lane]:

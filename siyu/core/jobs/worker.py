@@ -120,7 +120,9 @@ class SiyuWorker(Worker):
                     pressed = False
                     time.sleep(1.0)
                     continue
-                if taken:
+                if taken and not lane.urgent:
+                    pressed = False
+                elif taken:
                     # Like urgent tasks: ordinary ones wait while the lane is busy.
                     self._urgent_seen = time.monotonic()
                     pressed = pressure.add(taken, self._urgent_seen)

@@ -1,5 +1,5 @@
 """Dispatch of stored callbacks: typed events delivered to subscribers, statuses, retries, claims,
-and the sweeper."""
+the feeder (order per key, one job per batch, back-pressure) and the sweeper."""
 
 import threading
 import time
@@ -16,21 +16,22 @@ from django_tasks_db.models import DBTaskResult
 from siyu.core import events
 from siyu.core.events import Subscription
 from siyu.core.jobs import TransientError
+from siyu.core.jobs.lanes import lanes
 from siyu.core.jobs.periodic import periodic_hooks
 from siyu.core.jobs.worker import SiyuWorker
-from siyu.wecom.callback_events import TagChanged
+from siyu.wecom import feeder
+from siyu.wecom.callback_events import ContactEdited, TagChanged
 from siyu.wecom.dispatch import DispatchFailed, dispatch_event
 from siyu.wecom.events import dedupe_key, parse_event
-from siyu.wecom.models import CallbackNonce, WeComEvent
+from siyu.wecom.models import WeComEvent
 from siyu.wecom.sweeper import sweep
-from siyu.wecom.tasks import dispatch_wecom_event
 from siyu.wecom.tests.callback_helpers import event_xml, post_callback
 
 Status = WeComEvent.Status
 # A tag callback: the test's subscriber replaces the real ones, so only it runs.
 EVENT = "change_external_tag"
 CHANGE = "create"
-TASK_PATH = "siyu.wecom.tasks.dispatch_wecom_event"
+TASK_PATH = "siyu.wecom.tasks.dispatch_wecom_events"
 
 
 @pytest.fixture
@@ -52,10 +53,10 @@ def recorded(monkeypatch):
     return recorder
 
 
-def only(monkeypatch, handler):
-    """``handler`` as the one subscriber of TagChanged for this test."""
-    monkeypatch.setitem(events._subscriptions, TagChanged.name,
-                        [Subscription(TagChanged.name, "test.subscriber", handler)])
+def only(monkeypatch, handler, event_type=TagChanged):
+    """``handler`` as the one subscriber of ``event_type`` for this test."""
+    monkeypatch.setitem(events._subscriptions, event_type.name,
+                        [Subscription(event_type.name, "test.subscriber", handler)])
 
 
 def store(corp, xml=None, **changes) -> WeComEvent:
@@ -220,80 +221,137 @@ def test_two_workers_dispatching_the_same_event_apply_it_once(monkeypatch):
     assert reload(event).status == Status.DISPATCHED
 
 
-# --- the task and the worker -------------------------------------------------------------------
+# --- the feeder, the job and the worker -------------------------------------------------------
 
-def test_ingress_then_worker_dispatches(client, world, recorded,
-                                        django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
-        post_callback(client, world.corp, marker_xml(world.corp))
+def jobs():
+    return list(DBTaskResult.objects.filter(task_path=TASK_PATH).order_by("enqueued_at"))
+
+
+def test_ingress_then_feeder_then_worker_dispatches(client, world, recorded):
+    post_callback(client, world.corp, marker_xml(world.corp))
+    assert jobs() == []  # ingress writes the event only
+    assert feeder.feed() == 1
+    event = WeComEvent.objects.for_corp(world.corp).get()
+    assert event.status == Status.QUEUED
     run_jobs()
-    assert reload(WeComEvent.objects.for_corp(world.corp).get()).status == Status.DISPATCHED
+    assert reload(event).status == Status.DISPATCHED
     assert len(recorded.calls) == 1
-    assert DBTaskResult.objects.get(task_path=TASK_PATH).status == TaskResultStatus.SUCCESSFUL
+    [job] = jobs()
+    assert job.status == TaskResultStatus.SUCCESSFUL
+    assert feeder.feed() == 0  # nothing left, nothing queued twice
 
 
-def test_transient_failure_is_retried_by_the_job_system(world, recorded):
+@pytest.fixture
+def contacts_recorded(monkeypatch):
+    """Contact edits reach a recorder, not the customers app (which would call WeCom)."""
+    seen = []
+    only(monkeypatch, lambda event: seen.append(event.event_id), ContactEdited)
+    return seen
+
+
+def contact_payload_xml(corp, external_userid, create_time, change="edit_external_contact"):
+    return event_xml(corp.corp_id, Event="change_external_contact", ChangeType=change,
+                     UserID="u1", ExternalUserID=external_userid, CreateTime=create_time)
+
+
+def test_one_customers_events_go_in_one_job_in_order_and_never_beside_another(
+        world, contacts_recorded):
+    a1 = store(world.corp, contact_payload_xml(world.corp, "wmA", 200), ordering_key="c:wmA")
+    b1 = store(world.corp, contact_payload_xml(world.corp, "wmB", 150), ordering_key="c:wmB")
+    a0 = store(world.corp, contact_payload_xml(world.corp, "wmA", 100), ordering_key="c:wmA")
+    assert feeder.feed() == 3
+    by_job = [j.args_kwargs["kwargs"]["event_ids"] for j in jobs()]
+    assert by_job == [[a0.pk, a1.pk, b1.pk]]  # wmA's in CreateTime order, then wmB's
+    # While wmA's events are in flight, a new one of wmA waits; wmC's goes ahead.
+    a2 = store(world.corp, contact_payload_xml(world.corp, "wmA", 300), ordering_key="c:wmA")
+    c1 = store(world.corp, contact_payload_xml(world.corp, "wmC", 300), ordering_key="c:wmC")
+    assert feeder.feed() == 1
+    assert reload(a2).status == Status.STORED and reload(c1).status == Status.QUEUED
+    run_jobs()
+    assert feeder.feed() == 1 and reload(a2).status == Status.QUEUED
+
+
+def test_many_events_are_spread_over_jobs(world, contacts_recorded, monkeypatch):
+    monkeypatch.setattr(feeder, "EVENTS_PER_JOB", 3)
+    for i in range(7):
+        store(world.corp, contact_payload_xml(world.corp, f"wm{i}", 100), ordering_key=f"c:{i}")
+    assert feeder.feed() == 7
+    assert [len(j.args_kwargs["kwargs"]["event_ids"]) for j in jobs()] == [3, 3, 1]
+
+
+def test_the_feeder_holds_back_when_enough_is_in_flight(world, contacts_recorded, monkeypatch):
+    monkeypatch.setattr(feeder, "MAX_IN_FLIGHT", 2)
+    for i in range(3):
+        store(world.corp, contact_payload_xml(world.corp, f"wm{i}", 100), ordering_key=f"c:{i}")
+    assert feeder.feed() == 2
+    assert feeder.feed() == 0
+    run_jobs()
+    assert feeder.feed() == 1
+
+
+def test_only_the_lease_holder_feeds(world, monkeypatch):
+    store(world.corp)
+    monkeypatch.setattr(feeder, "this_holder", lambda: "another-process")
+    assert feeder.feed() == 1
+    feeder._lease.held_until = feeder._lease.next_try = 0.0
+    monkeypatch.setattr(feeder, "this_holder", lambda: "me")
+    store(world.corp)
+    assert feeder.feed() == 0  # another process holds the lease
+
+
+def test_transient_failure_is_retried_through_the_feeder(world, recorded):
     recorded.fail = TransientError("busy")
     event = store(world.corp)
-    result = dispatch_wecom_event.enqueue(event_id=event.pk, corp_id=world.corp.pk)
+    assert feeder.feed() == 1
     run_jobs()
-    row = DBTaskResult.objects.get(pk=result.id)
-    assert row.status == TaskResultStatus.READY and row.run_after > timezone.now()
+    failed = reload(event)
+    assert failed.status == Status.FAILED and failed.next_attempt_at > timezone.now()
+    assert feeder.feed() == 0  # not before its retry time
     recorded.fail = None
-    DBTaskResult.objects.filter(pk=result.id).update(run_after=timezone.now())
+    with time_machine.travel(failed.next_attempt_at + timedelta(seconds=1)):
+        assert feeder.feed() == 1
     run_jobs()
-    assert DBTaskResult.objects.get(pk=result.id).status == TaskResultStatus.SUCCESSFUL
     assert reload(event).status == Status.DISPATCHED and reload(event).attempts == 2
 
 
-def test_permanent_failure_fails_the_job_visibly(world, recorded):
+def test_permanent_failure_is_recorded_and_the_batch_goes_on(world, recorded):
     recorded.fail = ValueError("bad data")
-    event = store(world.corp)
-    result = dispatch_wecom_event.enqueue(event_id=event.pk, corp_id=world.corp.pk)
+    first, second = store(world.corp), store(world.corp)
+    assert feeder.feed() == 2
     run_jobs()
-    row = DBTaskResult.objects.get(pk=result.id)
-    assert row.status == TaskResultStatus.FAILED
-    assert row.exception_class_path == "siyu.wecom.dispatch.DispatchFailed"
+    for event in (first, second):
+        event = reload(event)
+        assert event.status == Status.FAILED and event.next_attempt_at is None
+        assert "bad data" in event.error
+    [job] = jobs()
+    assert job.status == TaskResultStatus.SUCCESSFUL  # the outcome is on the events
 
 
 # --- the sweeper -------------------------------------------------------------------------------
 
-def jobs_for(event):
-    return [row for row in DBTaskResult.objects.filter(task_path=TASK_PATH)
-            if row.args_kwargs["kwargs"]["event_id"] == event.pk]
-
-
-def test_event_stored_without_enqueue_is_swept_and_dispatched(world, recorded):
-    event = store(world.corp)  # committed, but the process died before enqueueing
-    assert sweep().redriven == []  # too recent: its own enqueue may still be on its way
-    with time_machine.travel(timezone.now() + timedelta(seconds=31)):
-        assert sweep().redriven == [event.pk]
-        assert len(jobs_for(event)) == 1
-        run_jobs()
-    assert reload(event).status == Status.DISPATCHED
-    assert len(recorded.calls) == 1
-
-
-def test_a_swept_event_is_not_enqueued_again_at_every_sweep(world):
+def test_a_queued_event_whose_job_was_lost_is_fed_again_once(world, recorded, settings):
+    settings.SIYU_WECOM_DISPATCH_LEASE_SECONDS = 60
     event = store(world.corp)
-    later = timezone.now() + timedelta(seconds=31)
+    assert feeder.feed() == 1
+    DBTaskResult.objects.all().delete()  # the job is lost
+    assert sweep().redriven == []  # too recent: its job may still be on its way
+    later = timezone.now() + timedelta(seconds=61)
     assert sweep(now=later).redriven == [event.pk]
-    assert sweep(now=later + timedelta(seconds=15)).redriven == []
-    assert len(jobs_for(event)) == 1
-    # Still not dispatched much later (the job was lost too): swept once more.
-    assert sweep(now=later + timedelta(minutes=6)).redriven == [event.pk]
+    assert sweep(now=later).redriven == []  # once
+    with time_machine.travel(later):
+        assert feeder.feed() == 1
+    run_jobs()
+    assert reload(event).status == Status.DISPATCHED and len(recorded.calls) == 1
 
 
-def test_sweeper_redrives_due_retryable_failures_only(world, recorded):
+def test_sweep_inline_dispatches_due_events_only(world, recorded):
     now = timezone.now()
     due = store(world.corp, status=Status.FAILED, next_attempt_at=now - timedelta(seconds=1))
     later = store(world.corp, status=Status.FAILED, next_attempt_at=now + timedelta(minutes=5))
     permanent = store(world.corp, status=Status.FAILED, next_attempt_at=None)
     done = store(world.corp, status=Status.DISPATCHED)
     ignored = store(world.corp, status=Status.IGNORED)
-    old = now - timedelta(hours=1)
-    WeComEvent.objects.for_corp(world.corp).update(received_at=old)
-    assert sweep(now=now, inline=True).redriven == [due.pk]
+    sweep(now=now, inline=True)
     assert reload(due).status == Status.DISPATCHED
     for untouched, status in ((later, Status.FAILED), (permanent, Status.FAILED),
                               (done, Status.DISPATCHED), (ignored, Status.IGNORED)):
@@ -307,32 +365,21 @@ def test_sweeper_takes_over_events_of_a_worker_that_died_mid_dispatch(world, rec
     busy = store(world.corp, status=Status.DISPATCHING, claimed_at=now - timedelta(seconds=5))
     assert sweep(now=now).redriven == [stuck.pk]
     assert reload(stuck).status == Status.FAILED and "stopped" in reload(stuck).error
+    assert feeder.feed() == 1
     run_jobs()
     assert reload(stuck).status == Status.DISPATCHED
     assert reload(busy).status == Status.DISPATCHING
 
 
-def test_sweeper_forgets_nonces_that_can_no_longer_be_replayed(world, settings):
-    settings.SIYU_WECOM_CALLBACK_WINDOW_SECONDS = 300
-    now = timezone.now()
-    for nonce, age in (("old", 601), ("fresh", 599)):
-        CallbackNonce.objects.create(corp=world.corp, nonce=nonce, timestamp=0)
-        CallbackNonce.objects.for_corp(world.corp).filter(nonce=nonce).update(
-            seen_at=now - timedelta(seconds=age))
-    assert sweep(now=now).nonces_pruned == 1
-    assert list(CallbackNonce.objects.for_corp(world.corp).values_list("nonce", flat=True)) == \
-        ["fresh"]
-
-
 def test_sweep_command_runs_once(world, recorded, capsys):
     event = store(world.corp)
-    WeComEvent.objects.for_corp(world.corp).update(
-        received_at=timezone.now() - timedelta(minutes=1))
     call_command("wecom", "sweep", "--inline")
-    assert "Dispatched 1 callback(s)" in capsys.readouterr().out
+    assert "dispatched the due ones here" in capsys.readouterr().out
     assert reload(event).status == Status.DISPATCHED
 
 
-def test_workers_run_the_sweeper_periodically(settings):
+def test_workers_run_the_sweeper_periodically_and_the_feeder_as_a_lane(settings):
     [hook] = [h for h in periodic_hooks() if h.name == "wecom.sweep"]
     assert hook.every_seconds == settings.SIYU_WECOM_SWEEP_EVERY_SECONDS
+    [lane] = [lane for lane in lanes() if lane.name == "wecom.feeder"]
+    assert not lane.urgent
