@@ -1,8 +1,9 @@
-"""Acquisition models, one module per kind of code: channel live codes (B2), group live codes
-(B3) and store live codes (B4)."""
+"""Acquisition models, gathered from each feature package's ``models.py`` so that Django finds
+them under the app ``acquisition``: channel live codes (B2), group live codes (B3) and store
+live codes (B4)."""
 
-from siyu.acquisition.models.group_codes import GroupCode, GroupCodeGroup
-from siyu.acquisition.models.live_codes import (
+from siyu.acquisition.group_codes.models import GroupCode, GroupCodeGroup
+from siyu.acquisition.live_codes.models import (
     STATE_MAX,
     LiveCode,
     LiveCodeAdd,
@@ -11,7 +12,7 @@ from siyu.acquisition.models.live_codes import (
     LiveCodeRotation,
     LiveCodeTimeSlot,
 )
-from siyu.acquisition.models.stores import Store, StoreCode
+from siyu.acquisition.stores.models import Store, StoreCode
 
 __all__ = [
     "STATE_MAX", "GroupCode", "GroupCodeGroup", "LiveCode", "LiveCodeAdd", "LiveCodeDailyCount",

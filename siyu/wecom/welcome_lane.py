@@ -29,7 +29,7 @@ from asgiref.sync import sync_to_async
 from django.db import connections
 
 from siyu.accounts.models import Corp
-from siyu.acquisition.attribution import live_code_welcome, live_codes_by_state
+from siyu.acquisition.live_codes.attribution import live_code_welcome, live_codes_by_state
 from siyu.customers.services import wecom_datetime
 from siyu.engagement.services import WELCOME_WINDOW_SECONDS, late_reason
 from siyu.engagement.welcome import welcome_render

@@ -7,7 +7,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from siyu.acquisition.models.live_codes import STATE_MAX
+from siyu.acquisition.live_codes.models import STATE_MAX
 from siyu.core.tenancy import TenantModel
 
 

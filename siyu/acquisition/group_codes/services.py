@@ -23,14 +23,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from siyu.accounts.scoping import require
-from siyu.acquisition.models import STATE_MAX, GroupCode, GroupCodeGroup
-from siyu.acquisition.services import (
+from siyu.acquisition.live_codes.services import (
     best_effort_undo,
     clean_expiry,
     clean_name,
     creator_of,
     invalid,
 )
+from siyu.acquisition.models import STATE_MAX, GroupCode, GroupCodeGroup
 from siyu.core.audit import audit_record, diff
 from siyu.core.errors import Conflict, ValidationFailed
 from siyu.engagement.welcome import PLACEHOLDERS, TEXT_MAX_BYTES, attachments_errors

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from siyu.acquisition import views_group_codes as views
+from siyu.acquisition.group_codes import views
 
 urlpatterns = [
     path("", views.group_codes_view, name="group_codes"),

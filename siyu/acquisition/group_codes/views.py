@@ -1,7 +1,7 @@
 """Console pages of group live codes (B3): list with each group's fill, create/edit form with
 an ordered group picker, detail with the QR code and the joins per group, disable. Views parse
 input, call a selector or service, render; writes go through
-siyu.acquisition.group_code_services (which syncs the WeCom join way and welcome template).
+siyu.acquisition.group_codes.services (which syncs the WeCom join way and welcome template).
 
 The group picker works without JavaScript: its add/remove/up/down buttons post the form with
 ``op`` and the page comes back with the list changed and nothing saved."""
@@ -16,8 +16,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from siyu.acquisition import group_code_services as services
-from siyu.acquisition.group_code_selectors import (
+from siyu.acquisition.group_codes import services
+from siyu.acquisition.group_codes.selectors import (
     group_code_fill,
     group_code_fills,
     group_code_get_for,

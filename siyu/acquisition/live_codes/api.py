@@ -14,13 +14,17 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import ConfigDict
 
-from siyu.acquisition.models import LiveCode, LiveCodeMember
-from siyu.acquisition.selectors import (
+from siyu.acquisition.live_codes.selectors import (
     live_code_get_for,
     live_code_get_for_manage,
     live_codes_for,
 )
-from siyu.acquisition.services import live_code_create, live_code_disable, live_code_update
+from siyu.acquisition.live_codes.services import (
+    live_code_create,
+    live_code_disable,
+    live_code_update,
+)
+from siyu.acquisition.models import LiveCode, LiveCodeMember
 from siyu.core.api_support import (
     READ_ERRORS,
     WRITE_ERRORS,

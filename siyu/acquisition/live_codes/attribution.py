@@ -16,7 +16,7 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from siyu.acquisition import rotation
+from siyu.acquisition.live_codes import rotation
 from siyu.acquisition.models import LiveCode, LiveCodeAdd, LiveCodeRotation
 from siyu.customers.models import FollowRelation
 from siyu.customers.services import customer_tag
@@ -137,7 +137,7 @@ def live_code_tags_push(*, corp_id: int, add_id: int) -> bool:
 def live_code_refresh_queued(*, live_code_id: int) -> tuple[str, ...]:
     """The coalesced refresh job: clears the queued flag first, so an add arriving while the
     contact way is re-pointed queues the next refresh rather than being missed."""
-    from siyu.acquisition.services import live_code_refresh
+    from siyu.acquisition.live_codes.services import live_code_refresh
 
     live_code = LiveCode.objects.unscoped().select_related("corp").filter(pk=live_code_id).first()
     if live_code is None:

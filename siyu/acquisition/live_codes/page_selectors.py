@@ -9,8 +9,8 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from siyu.accounts.scoping import visible_employee_ids
+from siyu.acquisition.live_codes.selectors import live_codes_for
 from siyu.acquisition.models import LiveCode, LiveCodeAdd
-from siyu.acquisition.selectors import live_codes_for
 from siyu.engagement.models import WelcomeDelivery
 
 

@@ -1,6 +1,6 @@
 """Database side of assignment: load members, today's counts and the round-robin position
-for :func:`siyu.acquisition.assignment.assign`, and bump the counters safely across processes
-(get-or-create, then a single ``UPDATE ... SET count = count + 1``)."""
+for :func:`siyu.acquisition.live_codes.assignment.assign`, and bump the counters safely across
+processes (get-or-create, then a single ``UPDATE ... SET count = count + 1``)."""
 
 from datetime import datetime
 
@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 
 from siyu.accounts.models import Employee
-from siyu.acquisition import assignment
+from siyu.acquisition.live_codes import assignment
 from siyu.acquisition.models import LiveCodeDailyCount, LiveCodeRotation
 
 

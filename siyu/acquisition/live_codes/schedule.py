@@ -8,9 +8,9 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from siyu.acquisition import rotation
+from siyu.acquisition.live_codes import rotation
+from siyu.acquisition.live_codes.services import live_code_refresh
 from siyu.acquisition.models import LiveCode
-from siyu.acquisition.services import live_code_refresh
 
 logger = logging.getLogger("siyu.acquisition")
 

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from siyu.accounts.models import Department, Employee
 from siyu.accounts.scoping import require
-from siyu.acquisition import rotation
+from siyu.acquisition.live_codes import rotation
 from siyu.acquisition.models import STATE_MAX, LiveCode, LiveCodeMember, LiveCodeTimeSlot
 from siyu.acquisition.validation import clean_welcome
 from siyu.core.audit import audit_record, diff

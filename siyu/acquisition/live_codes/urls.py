@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from siyu.acquisition import views_live_codes as views
+from siyu.acquisition.live_codes import views
 
 urlpatterns = [
     path("", views.live_codes_view, name="live_codes"),

@@ -1,6 +1,6 @@
 """Console pages of channel live codes (B2): list, create/edit form, detail with the QR code,
 PNG download, printable poster, disable. Views parse input, call a selector or service, render;
-writes go through siyu.acquisition.services (which syncs the WeCom contact way)."""
+writes go through siyu.acquisition.live_codes.services (which syncs the WeCom contact way)."""
 
 from django.contrib import messages
 from django.shortcuts import redirect
@@ -11,15 +11,15 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from siyu.accounts.models import Employee
 from siyu.accounts.selectors import departments_for, employees_for
-from siyu.acquisition import services
-from siyu.acquisition.live_code_form import LiveCodeValues, parse_live_code_post, values_of
-from siyu.acquisition.live_code_page_selectors import (
+from siyu.acquisition.live_codes import services
+from siyu.acquisition.live_codes.forms import LiveCodeValues, parse_live_code_post, values_of
+from siyu.acquisition.live_codes.page_selectors import (
     live_code_list,
     live_code_recent_adds,
     live_code_recent_welcomes,
 )
+from siyu.acquisition.live_codes.selectors import live_code_get_for, live_code_get_for_manage
 from siyu.acquisition.models import LiveCode
-from siyu.acquisition.selectors import live_code_get_for, live_code_get_for_manage
 from siyu.acquisition.view_helpers import REFUSALS, qr_error_page, qr_png_response, refusal
 from siyu.console.access import console_view, paginate, render_page
 from siyu.core.errors import DomainError

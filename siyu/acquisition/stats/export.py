@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from openpyxl import Workbook
 
-from siyu.acquisition.stats import RETENTION_DAYS, LiveCodeStats, Measures
+from siyu.acquisition.stats.selectors import RETENTION_DAYS, LiveCodeStats, Measures
 from siyu.customers.export import _cell as safe_cell
 
 

@@ -31,9 +31,9 @@ from django.utils.translation import gettext as _
 
 from siyu.accounts.models import Employee
 from siyu.accounts.scoping import require, visible_employee_ids
-from siyu.acquisition.assignment import CHINA, china_day
+from siyu.acquisition.live_codes.assignment import CHINA, china_day
+from siyu.acquisition.live_codes.selectors import live_code_get_for, live_codes_for
 from siyu.acquisition.models import LiveCodeAdd
-from siyu.acquisition.selectors import live_code_get_for, live_codes_for
 from siyu.core.errors import ValidationFailed
 
 VIEW = "acquisition.view"

@@ -1,6 +1,6 @@
 """Console pages of live code statistics: one code's page (charts, per-employee table, CSV and
 xlsx downloads) and an overview of every code the user may see. Both filter by a range of
-China days through htmx; the numbers come from siyu.acquisition.stats."""
+China days through htmx; the numbers come from siyu.acquisition.stats.selectors."""
 
 from django import forms
 from django.http import HttpResponse
@@ -10,13 +10,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
-from siyu.acquisition.stats import (
+from siyu.acquisition.stats.export import stats_csv, stats_xlsx
+from siyu.acquisition.stats.selectors import (
     RETENTION_DAYS,
     day_range,
     live_code_stats,
     live_codes_stats,
 )
-from siyu.acquisition.stats_export import stats_csv, stats_xlsx
 from siyu.console.access import console_view, render_page
 from siyu.core.errors import ValidationFailed
 

@@ -11,8 +11,8 @@ from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from siyu.acquisition import geo
-from siyu.acquisition.store_selectors import (
+from siyu.acquisition.stores import geo
+from siyu.acquisition.stores.selectors import (
     cities_of,
     districts_of,
     nearest_store,
@@ -20,7 +20,7 @@ from siyu.acquisition.store_selectors import (
     store_code_by_slug,
     stores_in,
 )
-from siyu.acquisition.store_services import store_code_count_view, store_count_shown_nearest
+from siyu.acquisition.stores.services import store_code_count_view, store_count_shown_nearest
 from siyu.core.errors import NotFound, ValidationFailed
 
 # Next-nearest stores listed under the nearest one.

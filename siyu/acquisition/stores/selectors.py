@@ -7,8 +7,8 @@ only that code's own stores — never anything of another enterprise."""
 
 from django.db.models import Q
 
-from siyu.acquisition import geo
 from siyu.acquisition.models import GroupCode, LiveCode, Store, StoreCode
+from siyu.acquisition.stores import geo
 from siyu.core.errors import NotFound, PermissionDenied
 
 MANAGE = "acquisition.manage"

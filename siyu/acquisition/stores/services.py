@@ -21,10 +21,10 @@ from django.utils.translation import gettext as _
 
 from siyu.accounts.models import Employee
 from siyu.accounts.scoping import require
-from siyu.acquisition import geo
-from siyu.acquisition import services as live_code_services
+from siyu.acquisition.live_codes import services as live_code_services
+from siyu.acquisition.live_codes.services import creator_of, invalid
 from siyu.acquisition.models import GroupCode, LiveCode, Store, StoreCode
-from siyu.acquisition.services import creator_of, invalid
+from siyu.acquisition.stores import geo
 from siyu.core.audit import audit_record, diff
 from siyu.core.errors import Conflict, ValidationFailed
 from siyu.groups.models import CustomerGroup
@@ -293,7 +293,7 @@ def _sync_group_code(corp, actor, store, code_name, groups, undo):
         store.group_code = current
         return
     # Imported here: group live codes are a sibling feature with their own module.
-    from siyu.acquisition import group_code_services
+    from siyu.acquisition.group_codes import services as group_code_services
 
     group_ids = [g.pk for g in groups]
     try:
@@ -340,7 +340,7 @@ def _sync_codes(corp, actor, store, *, code_name, employees, groups, undo):
 
 
 def _group_code_disable(corp, actor, group_code):
-    from siyu.acquisition import group_code_services
+    from siyu.acquisition.group_codes import services as group_code_services
 
     group_code_services.group_code_disable(corp=corp, actor=actor, group_code=group_code)
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from siyu.acquisition import views_stores as views
+from siyu.acquisition.stores import views
 
 urlpatterns = [
     path("", views.store_codes_view, name="store_codes"),

@@ -14,8 +14,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from siyu.accounts.models import Employee
 from siyu.accounts.selectors import employees_for
-from siyu.acquisition import store_services
-from siyu.acquisition.store_selectors import (
+from siyu.acquisition.stores import services as store_services
+from siyu.acquisition.stores.selectors import (
     MANAGE,
     store_code_get_for,
     store_codes_for,

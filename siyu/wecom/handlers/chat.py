@@ -5,7 +5,7 @@ record who joined or left at the callback's CreateTime. dismiss needs no read: t
 gone in WeCom. The group services decide by time what a late callback may still change.
 """
 
-from siyu.acquisition.group_code_services import group_codes_for_group_changed
+from siyu.acquisition.group_codes.services import group_codes_for_group_changed
 from siyu.groups.services import (
     group_dismiss,
     group_ensure,

@@ -9,7 +9,7 @@ it read from WeCom on the event (``event.carry``), which this handler uses. When
 not get to it, the handler sends it itself: welcome_send sends once per event either way.
 """
 
-from siyu.acquisition.attribution import (
+from siyu.acquisition.live_codes.attribution import (
     live_code_add_record,
     live_code_for_state,
     live_code_welcome,

@@ -9,8 +9,8 @@ import pytest
 from django.utils import timezone
 
 from siyu.accounts.tests.factories import UserFactory
-from siyu.acquisition.group_code_selectors import group_code_fill
-from siyu.acquisition.group_code_services import (
+from siyu.acquisition.group_codes.selectors import group_code_fill
+from siyu.acquisition.group_codes.services import (
     group_code_advance,
     group_code_create,
     group_codes_reconcile,

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from siyu.accounts.tests.factories import CorpFactory, UserFactory
-from siyu.acquisition.group_code_services import (
+from siyu.acquisition.group_codes.services import (
     group_code_create,
     group_code_disable,
     group_code_update,
@@ -239,7 +239,7 @@ def test_template_refusal_removes_the_new_join_way(corp, admin, groups, sim):
 
 
 def test_store_failure_removes_join_way_and_template(corp, admin, groups, sim, monkeypatch):
-    from siyu.acquisition import group_code_services
+    from siyu.acquisition.group_codes import services as group_code_services
 
     ways_before, templates_before = len(join_ways(sim)), len(templates(sim))
 

@@ -5,7 +5,7 @@ the QR image, and field errors with nothing written."""
 import pytest
 from django.urls import reverse
 
-from siyu.acquisition.group_code_selectors import group_code_get_for, group_codes_for
+from siyu.acquisition.group_codes.selectors import group_code_get_for, group_codes_for
 from siyu.acquisition.models import GroupCode, GroupCodeGroup
 from siyu.core.errors import NotFound
 from siyu.groups.tests.factories import CustomerGroupFactory

@@ -4,7 +4,7 @@ from datetime import datetime, time
 
 import pytest
 
-from siyu.acquisition.assignment import (
+from siyu.acquisition.live_codes.assignment import (
     CHINA,
     RANDOM,
     ROUND_ROBIN,

@@ -11,8 +11,8 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from siyu.accounts.tests.factories import EmployeeFactory, UserFactory
+from siyu.acquisition.live_codes.services import live_code_create
 from siyu.acquisition.models import LiveCode, LiveCodeAdd, LiveCodeDailyCount, LiveCodeRotation
-from siyu.acquisition.services import live_code_create
 from siyu.acquisition.tasks import live_code_add_followup, refresh_live_code
 from siyu.customers.models import Customer, CustomerTag, FollowRelation, TimelineEvent
 from siyu.customers.tests.factories import TagFactory

@@ -6,13 +6,13 @@ from datetime import UTC, datetime
 import pytest
 from django.db import connection
 
-from siyu.acquisition.models import LiveCode, LiveCodeDailyCount, LiveCodeRotation
-from siyu.acquisition.rotation import (
+from siyu.acquisition.live_codes.rotation import (
     assignment_for_members,
     members_from_rows,
     record_assignment,
     today_counts,
 )
+from siyu.acquisition.models import LiveCode, LiveCodeDailyCount, LiveCodeRotation
 
 
 @pytest.fixture

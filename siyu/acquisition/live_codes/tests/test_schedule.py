@@ -6,12 +6,12 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 from django.utils import timezone
 
-from siyu.acquisition import assignment
-from siyu.acquisition.assignment import CHINA, Member, Slot
+from siyu.acquisition.live_codes import assignment
+from siyu.acquisition.live_codes.assignment import CHINA, Member, Slot
+from siyu.acquisition.live_codes.schedule import RETRY_AFTER, live_codes_refresh_due
+from siyu.acquisition.live_codes.services import live_code_create
+from siyu.acquisition.live_codes.tests.test_services import admin, corp, people, sim, ways  # noqa: F401
 from siyu.acquisition.models import LiveCode
-from siyu.acquisition.schedule import RETRY_AFTER, live_codes_refresh_due
-from siyu.acquisition.services import live_code_create
-from siyu.acquisition.tests.test_services import admin, corp, people, sim, ways  # noqa: F401
 
 FRI_NIGHT = Slot(frozenset({4}), time(22, 0), time(2, 0))
 

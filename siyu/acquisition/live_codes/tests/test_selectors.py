@@ -3,12 +3,12 @@ codes they take customers from, nobody sees another enterprise's codes."""
 
 import pytest
 
-from siyu.acquisition.models import LiveCode, LiveCodeMember
-from siyu.acquisition.selectors import (
+from siyu.acquisition.live_codes.selectors import (
     live_code_get_for,
     live_code_get_for_manage,
     live_codes_for,
 )
+from siyu.acquisition.models import LiveCode, LiveCodeMember
 from siyu.core.errors import NotFound, PermissionDenied
 
 

@@ -8,8 +8,12 @@ import pytest
 from django.utils import timezone
 
 from siyu.accounts.tests.factories import CorpFactory, EmployeeFactory, UserFactory
+from siyu.acquisition.live_codes.services import (
+    live_code_create,
+    live_code_disable,
+    live_code_update,
+)
 from siyu.acquisition.models import LiveCode, LiveCodeMember, LiveCodeTimeSlot
-from siyu.acquisition.services import live_code_create, live_code_disable, live_code_update
 from siyu.core.errors import Conflict, PermissionDenied, ValidationFailed
 from siyu.core.models import AuditLog
 from siyu.customers.tests.factories import TagFactory
@@ -171,7 +175,7 @@ def test_welcome_text_limit_is_in_bytes(corp, admin, people):
 
 def test_state_over_30_characters_is_refused_before_wecom(corp, admin, people, sim,
                                                           monkeypatch):
-    from siyu.acquisition import services
+    from siyu.acquisition.live_codes import services
     monkeypatch.setattr(services, "new_state", lambda: "lc_" + "x" * 28)
     before = set(ways(sim))
     with pytest.raises(ValueError, match="30"):
@@ -199,8 +203,8 @@ def test_manager_can_manage_codes(corp, people, sim):
 
 
 def test_refresh_follows_round_robin_turns_and_caps(corp, admin, people, sim):
-    from siyu.acquisition.rotation import record_assignment
-    from siyu.acquisition.services import live_code_refresh
+    from siyu.acquisition.live_codes.rotation import record_assignment
+    from siyu.acquisition.live_codes.services import live_code_refresh
     code = create(corp, admin, people, mode="round_robin",
                   members=[{"employee_id": people[0].pk}, {"employee_id": people[1].pk,
                                                            "daily_cap": 1}])
@@ -218,8 +222,8 @@ def test_refresh_follows_duty_hours_and_keeps_the_list_when_nobody_is_on(corp, a
                                                                          sim):
     from datetime import datetime
 
-    from siyu.acquisition.assignment import CHINA
-    from siyu.acquisition.services import live_code_refresh
+    from siyu.acquisition.live_codes.assignment import CHINA
+    from siyu.acquisition.live_codes.services import live_code_refresh
     friday_night = {"weekdays": [4], "start": "22:00", "end": "02:00"}
     weekdays = {"weekdays": [0, 1, 2, 3, 4], "start": "09:00", "end": "18:00"}
     code = create(corp, admin, people, mode="time_slot",
@@ -236,7 +240,7 @@ def test_refresh_follows_duty_hours_and_keeps_the_list_when_nobody_is_on(corp, a
 
 
 def test_refresh_skips_disabled_codes(corp, admin, people, sim):
-    from siyu.acquisition.services import live_code_refresh
+    from siyu.acquisition.live_codes.services import live_code_refresh
     code = create(corp, admin, people)
     live_code_disable(corp=corp, actor=admin, live_code=code)
     assert live_code_refresh(live_code=code) == ()
@@ -251,7 +255,7 @@ def test_saving_outside_duty_hours_lists_every_active_member(corp, admin, people
 
 
 def test_expired_codes_are_disabled_and_their_contact_ways_deleted(corp, admin, people, sim):
-    from siyu.acquisition.services import live_codes_expire
+    from siyu.acquisition.live_codes.services import live_codes_expire
     soon = timezone.now() + timedelta(hours=1)
     expiring = create(corp, admin, people, expires_at=soon)
     lasting = create(corp, admin, people, name="No expiry")

@@ -10,8 +10,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from siyu.acquisition.live_codes.services import live_code_create
 from siyu.acquisition.models import LiveCode, LiveCodeAdd, LiveCodeTimeSlot
-from siyu.acquisition.services import live_code_create
 from siyu.engagement.models import WelcomeDelivery
 from siyu.wecom.simulator.qr import qr_png
 from siyu.wecom.simulator.testing import running_simulator

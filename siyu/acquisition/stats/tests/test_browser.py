@@ -8,8 +8,8 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from siyu.acquisition.assignment import CHINA, china_day
-from siyu.acquisition.tests.stats_factories import add, live_code
+from siyu.acquisition.live_codes.assignment import CHINA, china_day
+from siyu.acquisition.stats.tests.factories import add, live_code
 from tests.fixtures import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -5,9 +5,9 @@ import datetime
 
 import pytest
 
-from siyu.acquisition.assignment import CHINA
-from siyu.acquisition.stats import DayRange, day_range, live_code_stats, live_codes_stats
-from siyu.acquisition.tests.stats_factories import add, live_code
+from siyu.acquisition.live_codes.assignment import CHINA
+from siyu.acquisition.stats.selectors import DayRange, day_range, live_code_stats, live_codes_stats
+from siyu.acquisition.stats.tests.factories import add, live_code
 from siyu.core.errors import NotFound, ValidationFailed
 
 NOW = datetime.datetime(2025, 3, 31, 12, 0, tzinfo=CHINA)

@@ -10,8 +10,8 @@ import time_machine
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from siyu.acquisition.assignment import CHINA
-from siyu.acquisition.tests.stats_factories import add, live_code
+from siyu.acquisition.live_codes.assignment import CHINA
+from siyu.acquisition.stats.tests.factories import add, live_code
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 NOW = datetime.datetime(2025, 3, 31, 12, 0, tzinfo=CHINA)

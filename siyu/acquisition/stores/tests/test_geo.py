@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from siyu.acquisition import geo
+from siyu.acquisition.stores import geo
 from siyu.core.errors import ValidationFailed
 
 pytestmark = pytest.mark.usefixtures("in_english")

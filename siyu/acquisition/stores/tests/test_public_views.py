@@ -7,7 +7,7 @@ from django.test import Client
 from django.urls import reverse
 
 from siyu.acquisition.models import StoreCode
-from siyu.acquisition.tests import store_factories as make
+from siyu.acquisition.stores.tests import factories as make
 
 JINGAN = (31.2290, 121.4480)
 XUHUI = (31.1880, 121.4370)

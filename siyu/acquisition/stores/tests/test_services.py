@@ -7,10 +7,11 @@ from decimal import Decimal
 import pytest
 
 from siyu.accounts.tests.factories import CorpFactory, EmployeeFactory, UserFactory
-from siyu.acquisition import geo, store_services
+from siyu.acquisition.live_codes.services import live_code_disable, live_code_update
 from siyu.acquisition.models import LiveCode, Store, StoreCode
-from siyu.acquisition.services import live_code_disable, live_code_update
-from siyu.acquisition.store_services import (
+from siyu.acquisition.stores import geo
+from siyu.acquisition.stores import services as store_services
+from siyu.acquisition.stores.services import (
     store_code_create,
     store_code_disable,
     store_code_update,

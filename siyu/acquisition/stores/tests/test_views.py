@@ -8,8 +8,8 @@ from django.urls import reverse
 
 from siyu.accounts.tests.factories import EmployeeFactory
 from siyu.acquisition.models import LiveCode, Store, StoreCode
-from siyu.acquisition.store_services import store_code_create, store_create
-from siyu.acquisition.tests import store_factories as make
+from siyu.acquisition.stores.services import store_code_create, store_create
+from siyu.acquisition.stores.tests import factories as make
 from siyu.groups.models import CustomerGroup
 from siyu.wecom.simulator.testing import running_simulator
 from tests.fixtures import WORLD_MIRROR, world_on_simulator
