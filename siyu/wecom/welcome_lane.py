@@ -30,7 +30,7 @@ from django.db import connections
 
 from siyu.accounts.models import Corp
 from siyu.acquisition.live_codes.attribution import live_code_welcome, live_codes_by_state
-from siyu.customers.services import wecom_datetime
+from siyu.customers.reconcile import wecom_datetime
 from siyu.engagement.services import WELCOME_WINDOW_SECONDS, late_reason
 from siyu.engagement.welcome import welcome_render
 from siyu.engagement.welcome_batch import Outcome, welcome_claim_batch, welcome_finish_batch

@@ -15,7 +15,7 @@ from siyu.acquisition.live_codes.attribution import (
     live_code_welcome,
 )
 from siyu.customers.models import FollowRelation
-from siyu.customers.services import (
+from siyu.customers.reconcile import (
     customer_transfer_failed,
     customer_upsert_from_wecom,
     employee_for_wecom_userid,
