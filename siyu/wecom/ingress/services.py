@@ -18,7 +18,7 @@ from siyu.core.audit import audit_record
 from siyu.core.errors import Conflict
 from siyu.wecom.crypto import CryptoError, WeComCrypto
 from siyu.wecom.events import dedupe_key, parse_event, welcome_due
-from siyu.wecom.ingress_selectors import event_get_for
+from siyu.wecom.ingress.selectors import event_get_for
 from siyu.wecom.models import CallbackNonce, WeComEvent
 
 NONCE_MAX_LENGTH = 64

@@ -9,14 +9,14 @@ from django.views.decorators.http import require_GET, require_POST
 
 from siyu.console.access import console_view, paginate, render_page
 from siyu.core.errors import Conflict
-from siyu.wecom.ingress_selectors import (
+from siyu.wecom.ingress.selectors import (
     PERMISSION,
     EventFilters,
     event_get_for,
     event_names_for,
     events_for,
 )
-from siyu.wecom.ingress_services import event_redispatch
+from siyu.wecom.ingress.services import event_redispatch
 from siyu.wecom.models import WeComEvent
 
 
