@@ -1,6 +1,5 @@
-"""Acquisition models, gathered from each feature package's ``models.py`` so that Django finds
-them under the app ``acquisition``: channel live codes (B2), group live codes (B3) and store
-live codes (B4)."""
+"""Acquisition models, one module per kind of code: channel live codes (B2), group live codes
+(B3) and store live codes (B4)."""
 
 from siyu.acquisition.group_codes.models import GroupCode, GroupCodeGroup
 from siyu.acquisition.live_codes.models import (
