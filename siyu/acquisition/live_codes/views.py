@@ -13,12 +13,13 @@ from siyu.accounts.models import Employee
 from siyu.accounts.selectors import departments_for, employees_for
 from siyu.acquisition.live_codes import services
 from siyu.acquisition.live_codes.forms import LiveCodeValues, parse_live_code_post, values_of
-from siyu.acquisition.live_codes.page_selectors import (
+from siyu.acquisition.live_codes.selectors import (
+    live_code_get_for,
+    live_code_get_for_manage,
     live_code_list,
     live_code_recent_adds,
     live_code_recent_welcomes,
 )
-from siyu.acquisition.live_codes.selectors import live_code_get_for, live_code_get_for_manage
 from siyu.acquisition.models import LiveCode
 from siyu.acquisition.view_helpers import REFUSALS, qr_error_page, qr_png_response, refusal
 from siyu.console.access import console_view, paginate, render_page
