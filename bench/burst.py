@@ -132,7 +132,7 @@ def save_department_welcome(corp, admin) -> None:
 
 def create_live_code(corp, admin):
     from siyu.accounts.models import Employee
-    from siyu.acquisition.services import live_code_create
+    from siyu.acquisition.live_codes.services import live_code_create
 
     members = [{"employee_id": pk} for pk in
                Employee.objects.for_corp(corp).order_by("userid").values_list("pk", flat=True)]

@@ -123,7 +123,7 @@ def run(args, vendor: str) -> None:
 
     from siyu.accounts.tests.factories import EmployeeFactory
     from siyu.acquisition.models import LiveCode, LiveCodeAdd, LiveCodeMember
-    from siyu.acquisition.stats import day_range, live_code_stats, live_codes_stats
+    from siyu.acquisition.stats.selectors import day_range, live_code_stats, live_codes_stats
     from tests.fixtures import build_world
 
     settings.DEBUG = True  # count queries

@@ -11,7 +11,7 @@ urlpatterns = [
     path("wecom/", include("siyu.wecom.urls")),
     path("engagement/", include("siyu.engagement.urls")),
     path("acquisition/", include("siyu.acquisition.urls")),
-    path("s/", include("siyu.acquisition.urls_public")),
+    path("s/", include("siyu.acquisition.stores.public_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("siyu.console.urls")),
 ]

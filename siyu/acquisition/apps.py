@@ -12,9 +12,9 @@ class AcquisitionConfig(AppConfig):
     verbose_name = _("Acquisition")
 
     def ready(self):
-        from siyu.acquisition.group_code_services import group_codes_reconcile
-        from siyu.acquisition.schedule import live_codes_refresh_due
-        from siyu.acquisition.services import live_codes_expire
+        from siyu.acquisition.group_codes.services import group_codes_reconcile
+        from siyu.acquisition.live_codes.schedule import live_codes_refresh_due
+        from siyu.acquisition.live_codes.services import live_codes_expire
         from siyu.core.jobs import register_periodic
 
         register_periodic("acquisition.expire_live_codes", live_codes_expire,

@@ -12,14 +12,14 @@ siyu.core's autodiscovery of ``subscribers`` modules).
 from datetime import UTC, datetime
 
 from siyu.accounts.models import Corp, Employee
-from siyu.acquisition.attribution import (
+from siyu.acquisition.group_codes.services import group_codes_for_group_changed
+from siyu.acquisition.live_codes.attribution import (
     STATE_PREFIX,
     live_code_add_record,
     live_code_for_state,
     live_code_welcome,
     live_codes_by_state,
 )
-from siyu.acquisition.group_code_services import group_codes_for_group_changed
 from siyu.core.events import ATOMIC, subscribe
 from siyu.customers.channels import register_channel_namer
 from siyu.customers.events import CustomerAdded

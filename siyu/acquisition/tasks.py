@@ -10,7 +10,7 @@ from siyu.core.jobs import TransientError, retrying
 @task()
 def live_code_add_followup(*, add_id: int, corp_id: int) -> bool:
     """WeCom side of an attributed add: the code's tags via mark_tag."""
-    from siyu.acquisition.attribution import live_code_tags_push
+    from siyu.acquisition.live_codes.attribution import live_code_tags_push
 
     return live_code_tags_push(corp_id=corp_id, add_id=add_id)
 
@@ -19,6 +19,6 @@ def live_code_add_followup(*, add_id: int, corp_id: int) -> bool:
 @task()
 def refresh_live_code(*, live_code_id: int) -> list[str]:
     """Re-point a code's contact way after adds (round robin, daily caps)."""
-    from siyu.acquisition.attribution import live_code_refresh_queued
+    from siyu.acquisition.live_codes.attribution import live_code_refresh_queued
 
     return list(live_code_refresh_queued(live_code_id=live_code_id))

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from siyu.console import jobs_views, views
+from siyu.console import views
 
 app_name = "console"
 urlpatterns = [
@@ -9,6 +9,6 @@ urlpatterns = [
     path("logout/", views.logout_view, name="logout"),
     path("area/<slug:slug>/", views.area_view, name="area"),
     path("audit/", views.audit_view, name="audit"),
-    path("system/jobs/", jobs_views.jobs, name="jobs"),
-    path("system/jobs/<uuid:job_id>/retry/", jobs_views.job_retry_view, name="job_retry"),
+    path("system/jobs/", views.jobs_view, name="jobs"),
+    path("system/jobs/<uuid:job_id>/retry/", views.job_retry_view, name="job_retry"),
 ]

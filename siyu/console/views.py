@@ -1,4 +1,5 @@
-"""The console's own pages: sign-in, overview, area placeholders and the audit log."""
+"""The console's own pages: sign-in, overview, area placeholders, the audit log and the
+background jobs."""
 
 from django.contrib import messages
 from django.contrib.auth import logout
@@ -16,7 +17,9 @@ from siyu.console.audit_labels import action_label
 from siyu.console.forms import AuditFilterForm, LoginForm
 from siyu.console.navigation import area_get, area_url, is_console_user, user_may_see
 from siyu.console.selectors import AuditFilters, audit_actions_for, audit_entries_for
-from siyu.core.errors import PermissionDenied, ValidationFailed
+from siyu.core.errors import Conflict, PermissionDenied, ValidationFailed
+from siyu.core.jobs.selectors import jobs_overview
+from siyu.core.jobs.services import job_retry
 from siyu.customers.selectors import (
     customer_channel_breakdown,
     customer_counts,
@@ -125,3 +128,21 @@ def audit_view(request):
                        {"form": form, "page_obj": page, "filtered": any(
                            (filters.action, filters.actor, filters.date_from, filters.date_to))},
                        partial="console/_audit_results.html")
+
+
+@console_view("jobs.view")
+def jobs_view(request):
+    context = {"overview": jobs_overview(request.user)}
+    return render_page(request, "console/jobs.html", context, partial="console/_jobs_body.html")
+
+
+@console_view("jobs.view")
+@require_POST
+def job_retry_view(request, job_id):
+    try:
+        job_retry(actor=request.user, job_id=job_id, ip=request.META.get("REMOTE_ADDR"))
+    except Conflict as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("The job is queued to run again."))
+    return redirect("console:jobs")

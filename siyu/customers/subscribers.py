@@ -19,7 +19,7 @@ from siyu.customers.events import (
     EmployeeDeletedCustomer,
 )
 from siyu.customers.models import FollowRelation
-from siyu.customers.services import (
+from siyu.customers.reconcile import (
     customer_transfer_failed,
     customer_upsert_from_wecom,
     employee_for_wecom_userid,

@@ -41,9 +41,9 @@ def describe(event) -> str:
 
 
 def _describe_wecom(event, kind, data) -> str:
-    """Entries written from WeCom callbacks (customers.services, groups.services)."""
+    """Entries written from WeCom callbacks (customers.reconcile, groups.services)."""
     from siyu.customers.models import TimelineEvent
-    from siyu.customers.services import TRANSFER_FAIL_REASONS
+    from siyu.customers.reconcile import TRANSFER_FAIL_REASONS
 
     kinds = TimelineEvent.Kind
     name = event.employee.name if event.employee_id else ""

@@ -15,7 +15,8 @@ from django.utils.translation import gettext as _
 
 from siyu.core.audit import audit_record, diff
 from siyu.customers.models import Customer, TimelineEvent
-from siyu.customers.services import employee_for_wecom_userid, timeline_add, wecom_datetime
+from siyu.customers.reconcile import employee_for_wecom_userid, wecom_datetime
+from siyu.customers.services import timeline_add
 from siyu.groups.models import CustomerGroup, GroupMember, GroupMemberEvent
 
 _RANK_JOIN, _RANK_QUIT = 0, 1

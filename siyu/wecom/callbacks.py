@@ -17,7 +17,7 @@ from django.views.decorators.http import require_http_methods
 
 from siyu.accounts.models import Corp
 from siyu.wecom.crypto import CryptoError, WeComCrypto
-from siyu.wecom.ingress_services import (
+from siyu.wecom.ingress.services import (
     CallbackRejected,
     callback_receive,
     callback_verify_url,

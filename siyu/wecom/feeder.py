@@ -1,6 +1,6 @@
 """The feeder: stored callbacks to the workers, in order per ordering key, a batch per job.
 
-Ingress writes one row per callback and no job (siyu.wecom.ingress_services). Every worker runs
+Ingress writes one row per callback and no job (siyu.wecom.ingress.services). Every worker runs
 this lane; the one holding the ``wecom.feeder`` lease (siyu.core.leases) does, every ~100 ms:
 
 1. read stored events (and failed ones whose retry time has come), oldest first;

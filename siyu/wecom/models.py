@@ -43,7 +43,7 @@ class WeComEvent(TenantModel):
     # dispatched one at a time, in order, so no two workers apply one customer at once.
     ordering_key = models.CharField(max_length=128, blank=True, default="")
     # The callback's nonce, timestamp and signature: a nonce used again within one timestamp
-    # with another message is a replay (siyu.wecom.ingress_services).
+    # with another message is a replay (siyu.wecom.ingress.services).
     nonce = models.CharField(max_length=64, blank=True, default="")
     nonce_timestamp = models.BigIntegerField(default=0)
     msg_signature = models.CharField(max_length=40, blank=True, default="")

@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from siyu.acquisition.tests import store_factories as make
+from siyu.acquisition.stores.tests import factories as make
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

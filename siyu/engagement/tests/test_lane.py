@@ -7,7 +7,7 @@ import time
 import pytest
 
 from siyu.accounts.tests.factories import EmployeeFactory, UserFactory
-from siyu.acquisition.services import live_code_create
+from siyu.acquisition.live_codes.services import live_code_create
 from siyu.customers.models import Customer
 from siyu.engagement.lane import WelcomeLane
 from siyu.engagement.models import WelcomeDelivery

@@ -13,7 +13,7 @@ import time
 
 from siyu.accounts.models import Employee
 from siyu.customers.models import FollowRelation
-from siyu.customers.services import customer_upsert_from_wecom, follow_end_from_wecom
+from siyu.customers.reconcile import customer_upsert_from_wecom, follow_end_from_wecom
 from siyu.wecom.errors import WeComError
 from siyu.wecom.sync.concurrency import chunks, run_all
 from siyu.wecom.sync.customer_changes import (

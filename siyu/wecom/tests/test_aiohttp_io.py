@@ -1,6 +1,6 @@
 """The async client's own HTTP (aiohttp): query encoding as httpx writes it, and network failures
 that reach the retry logic as network errors. Its normal calls run against the simulator in
-test_welcome_lane.py."""
+siyu/engagement/tests/test_lane.py."""
 
 import socket
 
